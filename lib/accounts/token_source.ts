@@ -1,0 +1,34 @@
+/**
+ * How channels get access tokens, and how backends refresh them.
+ *
+ * A backend implements `TokenRefresher` (one HTTP call against its identity endpoint, no store access). The
+ * pool's `TokenManager` implements `TokenSource` on top of it: single-flight per account, refresh ahead of
+ * expiry, rotated refresh tokens stored atomically, `invalid_grant` disabling the account with the reason.
+ */
+import type { Account } from "../store/types.ts";
+
+export interface RefreshedTokens {
+  accessToken: string;
+  /** A rotated refresh token, when the identity endpoint returned one. */
+  refreshToken?: string;
+  /** Expiry of the access token (epoch ms), from `expiresIn`, or null when unknown. */
+  expiresAt: number | null;
+  /** Keys to merge into the account's `other` (e.g. a discovered Gemini project). */
+  otherPatch?: Record<string, unknown>;
+}
+
+export interface TokenRefresher {
+  /**
+   * Refreshes the account's access token. Throws `UpstreamError` with kind `invalid_grant` when the refresh
+   * token is dead (the account needs a new login), `transient` for network trouble or 5xx.
+   */
+  refresh(account: Account, signal?: AbortSignal): Promise<RefreshedTokens>;
+}
+
+export interface TokenSource {
+  /**
+   * A usable access token for the account. With `forceRefresh`, refreshes even if the stored token looks
+   * valid (after the upstream refused it); concurrent callers share one refresh per account.
+   */
+  accessToken(account: Account, options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<string>;
+}

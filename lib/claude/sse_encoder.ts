@@ -1,0 +1,26 @@
+/**
+ * `ClaudeSseEncoder`: Claude stream events -> SSE bytes, one serialization per event.
+ *
+ * Every event gets an `event:` line equal to its `type` (the official SDK skips events without one;
+ * `claude_clients.md`). Also used for the single `error` event the edge writes after a failure.
+ */
+import type { ClaudeErrorBody } from "../errors.ts";
+import type { ClaudeStreamEvent } from "./events.ts";
+
+export type SseEvent = ClaudeStreamEvent | ClaudeErrorBody;
+
+export class ClaudeSseEncoder extends TransformStream<SseEvent, Uint8Array> {
+  constructor() {
+    const encoder = new TextEncoder();
+    super({
+      transform(event, controller) {
+        controller.enqueue(encoder.encode(ClaudeSseEncoder.frame(event)));
+      },
+    });
+  }
+
+  /** The SSE text of one event. */
+  static frame(event: SseEvent): string {
+    return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+  }
+}

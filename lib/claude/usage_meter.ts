@@ -1,0 +1,50 @@
+/**
+ * `UsageMeter`: a pass-through stage that watches usage and the stop reason and reports them once.
+ *
+ * Usage is recorded once per request, never per event (design.md). `onFinish` runs exactly once: with
+ * `completed: true` when `message_stop` went through, otherwise (upstream error, client cancel, a stream
+ * that ended early) with `completed: false`.
+ */
+import type { ClaudeStreamEvent, StopReason, Usage } from "./events.ts";
+
+export interface UsageSummary {
+  usage: Usage;
+  stopReason: StopReason | null;
+  completed: boolean;
+}
+
+export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamEvent> {
+  constructor(onFinish: (summary: UsageSummary) => void) {
+    let usage: Usage = { input_tokens: 0, output_tokens: 0 };
+    let stopReason: StopReason | null = null;
+    let completed = false;
+    let reported = false;
+    const report = () => {
+      if (reported) return;
+      reported = true;
+      onFinish({ usage, stopReason, completed });
+    };
+    super({
+      transform(event, controller) {
+        if (event.type === "message_start") {
+          usage = { ...event.message.usage };
+        } else if (event.type === "message_delta") {
+          stopReason = event.delta.stop_reason;
+          usage = { ...usage, output_tokens: event.usage.output_tokens };
+          if (event.usage.input_tokens > 0) usage.input_tokens = event.usage.input_tokens;
+          if (event.usage.cache_read_input_tokens !== undefined) {
+            usage.cache_read_input_tokens = event.usage.cache_read_input_tokens;
+          }
+          if (event.usage.cache_creation_input_tokens !== undefined) {
+            usage.cache_creation_input_tokens = event.usage.cache_creation_input_tokens;
+          }
+        } else if (event.type === "message_stop") {
+          completed = true;
+        }
+        controller.enqueue(event);
+      },
+      flush: report,
+      cancel: report,
+    });
+  }
+}

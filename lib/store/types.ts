@@ -1,0 +1,250 @@
+/**
+ * The store's one asynchronous repository interface and the records it holds.
+ *
+ * Two implementations sit behind it: SQLite (`node:sqlite`, the embedded default) and MySQL (several
+ * instances sharing the work). Only `lib/store/` speaks SQL. Account fields keep the reference
+ * implementation's names (`label, clientId, clientSecret, refreshToken, accessToken, other, enabled, type,
+ * weight, rate_limit_per_hour`) so its users' scripts keep working; volatile state (token expiry, cooldowns,
+ * parking, disabling) lives in its own columns, not in the `other` JSON, so concurrent writers never
+ * overwrite each other's changes (`platform.md` weak spot 18).
+ */
+
+export type AccountType = "amazonq" | "gemini" | "custom_api";
+export const ACCOUNT_TYPES: readonly AccountType[] = ["amazonq", "gemini", "custom_api"];
+
+export interface Account {
+  id: string;
+  label: string | null;
+  type: AccountType;
+  clientId: string | null;
+  clientSecret: string | null;
+  refreshToken: string | null;
+  accessToken: string | null;
+  /** When the access token expires (epoch ms), if known. */
+  tokenExpiresAt: number | null;
+  other: Record<string, unknown>;
+  enabled: boolean;
+  weight: number;
+  rate_limit_per_hour: number;
+  /** Requests this account may serve at once (0: no cap). */
+  max_inflight: number;
+  /** Why the account was disabled automatically (suspended, invalid_grant ...), or null. */
+  disabled_reason: string | null;
+  disabled_at: number | null;
+  /** Throttled: not selected before this time (epoch ms). */
+  cooldown_until: number | null;
+  /** Quota exhausted: parked until its reset time (epoch ms). */
+  parked_until: number | null;
+  last_error: string | null;
+  last_used_at: number | null;
+  last_refresh_time: string | null;
+  last_refresh_status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NewAccount {
+  label?: string | null;
+  type: AccountType;
+  clientId?: string | null;
+  clientSecret?: string | null;
+  refreshToken?: string | null;
+  accessToken?: string | null;
+  tokenExpiresAt?: number | null;
+  other?: Record<string, unknown>;
+  enabled?: boolean;
+  weight?: number;
+  rate_limit_per_hour?: number;
+  max_inflight?: number;
+}
+
+/** Fields an operator may change; `null` clears a nullable field. */
+export type AccountPatch = Partial<
+  Pick<
+    Account,
+    | "label"
+    | "clientId"
+    | "clientSecret"
+    | "refreshToken"
+    | "accessToken"
+    | "tokenExpiresAt"
+    | "other"
+    | "enabled"
+    | "weight"
+    | "rate_limit_per_hour"
+    | "max_inflight"
+    | "disabled_reason"
+    | "disabled_at"
+    | "cooldown_until"
+    | "parked_until"
+    | "last_error"
+    | "last_refresh_time"
+    | "last_refresh_status"
+  >
+>;
+
+/** The result of a token refresh, stored atomically. */
+export interface TokenUpdate {
+  accessToken: string;
+  /** A rotated refresh token, stored in the same statement as the access token. */
+  refreshToken?: string;
+  tokenExpiresAt: number | null;
+  /** Keys merged into `other` (e.g. a Gemini project id); never replaces it whole. */
+  otherPatch?: Record<string, unknown>;
+  refreshedAt: string;
+}
+
+export type CallOutcome = "success" | "failure";
+
+export interface AccountStats {
+  account_id: string;
+  calls_last_hour: number;
+  calls_last_day: number;
+  total_calls: number;
+  successes: number;
+  failures: number;
+  failures_by_class: Record<string, number>;
+}
+
+export interface ClientKey {
+  id: string;
+  label: string | null;
+  /** First characters of the key, for recognising it in a list. */
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface AdminUser {
+  id: string;
+  username: string;
+  password_hash: string;
+}
+
+export interface AdminSession {
+  token_hash: string;
+  admin_id: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface LoginAttempts {
+  key: string;
+  failures: number;
+  /** Attempt times (epoch ms) in the current rate window. */
+  window_start: number;
+  window_count: number;
+  locked_until: number | null;
+}
+
+export interface UsageRecord {
+  account_id: string | null;
+  model: string;
+  channel: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  created_at: number;
+}
+
+export interface UsageSummaryRow {
+  model: string;
+  request_count: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+export interface AccountRepo {
+  list(filter?: { type?: AccountType; enabled?: boolean }): Promise<Account[]>;
+  get(id: string): Promise<Account | null>;
+  create(input: NewAccount): Promise<Account>;
+  update(id: string, patch: AccountPatch): Promise<Account | null>;
+  /** Merges keys into `other` atomically (a `null` value removes the key). */
+  patchOther(id: string, patch: Record<string, unknown>): Promise<void>;
+  delete(id: string): Promise<boolean>;
+  saveTokens(id: string, update: TokenUpdate): Promise<void>;
+  /** Records one upstream call (success, or failure with its class) at `at` (epoch ms). */
+  recordCall(id: string, outcome: CallOutcome, failureClass: string | null, at: number): Promise<void>;
+  /** Calls recorded since `since` (epoch ms): the sliding rate-limit window. */
+  countCallsSince(id: string, since: number): Promise<number>;
+  /** Calls since `since` for every account at once (one query for selection). */
+  countAllCallsSince(since: number): Promise<Map<string, number>>;
+  stats(id: string, now: number): Promise<AccountStats>;
+  count(): Promise<{ total: number; enabled: number }>;
+}
+
+export interface ConfigRepo {
+  getAll(): Promise<Record<string, unknown>>;
+  /** Writes every entry in one transaction. */
+  putMany(entries: Record<string, unknown>): Promise<void>;
+  /** Inserts defaults for keys that are missing; never overwrites. */
+  seed(defaults: Record<string, unknown>): Promise<void>;
+}
+
+export interface ClientKeyRepo {
+  list(): Promise<ClientKey[]>;
+  create(id: string, keyHash: string, prefix: string, label: string | null): Promise<ClientKey>;
+  findByHash(keyHash: string): Promise<ClientKey | null>;
+  delete(id: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+export interface AdminRepo {
+  count(): Promise<number>;
+  /** Creates the admin only if none exists (atomic); false when one already did. */
+  createFirst(user: AdminUser): Promise<boolean>;
+  findByUsername(username: string): Promise<AdminUser | null>;
+  get(id: string): Promise<AdminUser | null>;
+}
+
+export interface SessionRepo {
+  create(session: AdminSession): Promise<void>;
+  get(tokenHash: string): Promise<AdminSession | null>;
+  delete(tokenHash: string): Promise<void>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+export interface LoginAttemptRepo {
+  get(key: string): Promise<LoginAttempts | null>;
+  put(attempts: LoginAttempts): Promise<void>;
+  clear(key: string): Promise<void>;
+}
+
+export interface UsageRepo {
+  record(row: UsageRecord): Promise<void>;
+  summary(since: number, filter?: { accountId?: string; model?: string }): Promise<UsageSummaryRow[]>;
+  recent(limit: number): Promise<Array<UsageRecord & { id: number }>>;
+}
+
+export interface LeaseRepo {
+  /** Takes or renews the named lease for `holder` until `now + ttlMs`; false if another holder has it. */
+  acquire(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  release(name: string, holder: string): Promise<void>;
+}
+
+export interface MetaRepo {
+  get(key: string): Promise<string | null>;
+  /** Sets the value only if the key is missing; returns the value now stored. */
+  setIfMissing(key: string, value: string): Promise<string>;
+}
+
+export interface Store {
+  readonly kind: "sqlite" | "mysql";
+  readonly accounts: AccountRepo;
+  readonly config: ConfigRepo;
+  readonly clientKeys: ClientKeyRepo;
+  readonly admins: AdminRepo;
+  readonly sessions: SessionRepo;
+  readonly loginAttempts: LoginAttemptRepo;
+  readonly usage: UsageRepo;
+  readonly leases: LeaseRepo;
+  readonly meta: MetaRepo;
+  /** Schema version after migrations. */
+  schemaVersion(): Promise<number>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
