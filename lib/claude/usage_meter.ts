@@ -11,6 +11,8 @@ export interface UsageSummary {
   usage: Usage;
   stopReason: StopReason | null;
   completed: boolean;
+  /** Why the stream did not complete (an upstream error, a client cancel), when known. */
+  error?: unknown;
 }
 
 export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamEvent> {
@@ -19,10 +21,10 @@ export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamE
     let stopReason: StopReason | null = null;
     let completed = false;
     let reported = false;
-    const report = () => {
+    const report = (error?: unknown) => {
       if (reported) return;
       reported = true;
-      onFinish({ usage, stopReason, completed });
+      onFinish(error === undefined ? { usage, stopReason, completed } : { usage, stopReason, completed, error });
     };
     super({
       transform(event, controller) {
@@ -43,8 +45,8 @@ export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamE
         }
         controller.enqueue(event);
       },
-      flush: report,
-      cancel: report,
+      flush: () => report(),
+      cancel: (reason) => report(reason ?? new Error("stream cancelled")),
     });
   }
 }

@@ -1,0 +1,287 @@
+/**
+ * `AccountPool`: chooses the account that serves a request, and keeps the bookkeeping that choice needs.
+ *
+ * Among the accounts of the allowed channels it skips the disabled, the cooling down, the parked (whole
+ * account, or the one Gemini model whose quota is exhausted), those over `rate_limit_per_hour` (sliding
+ * window) and those at their in-flight cap; then it picks at random weighted by `weight` and health (recent
+ * success rate, requests in flight). A conversation stays on its account while that account is usable
+ * (`SessionAffinity`). When every candidate is merely busy, the request waits briefly in a bounded queue
+ * instead of failing at once. Account rows are cached for a second; every write through the pool or the
+ * lifecycle invalidates the cache.
+ */
+import { ApiError } from "../errors.ts";
+import type { ModelRoute, ModelRouter } from "../routing/model_router.ts";
+import type { Account, Store } from "../store/types.ts";
+import { CallWindow } from "./call_window.ts";
+import { SessionAffinity } from "./session_affinity.ts";
+
+export interface PoolOptions {
+  now?: () => number;
+  random?: () => number;
+  /** How long a busy request may wait for a slot. */
+  waitTimeoutMs?: number;
+  /** How many requests may wait at once. */
+  maxWaiters?: number;
+  accountCacheMs?: number;
+  sessions?: SessionAffinity;
+}
+
+export interface Lease {
+  account: Account;
+  upstreamModel: string;
+  conversationId: string;
+  /** Gives the slot back; call exactly once. `ok` feeds the health score. */
+  release(ok: boolean): void;
+}
+
+export interface AcquireOptions {
+  sessionKey?: string | undefined;
+  /** Accounts already tried for this request. */
+  exclude?: ReadonlySet<string>;
+  /** Admin-forced account (`X-Account-ID`); `allowDisabled` lets an admin test a disabled one. */
+  forcedAccountId?: string | undefined;
+  allowDisabled?: boolean;
+  signal?: AbortSignal;
+}
+
+interface Health {
+  score: number;
+}
+
+const HEALTH_ALPHA = 0.2;
+
+export class AccountPool {
+  #store: Store;
+  #now: () => number;
+  #random: () => number;
+  #waitTimeoutMs: number;
+  #maxWaiters: number;
+  #cacheMs: number;
+  #cache: { at: number; accounts: Account[] } | null = null;
+  #inflight = new Map<string, number>();
+  #health = new Map<string, Health>();
+  #window = new CallWindow();
+  #sessions: SessionAffinity;
+  #waiters: Array<() => void> = [];
+
+  constructor(store: Store, options: PoolOptions = {}) {
+    this.#store = store;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? 10_000;
+    this.#maxWaiters = options.maxWaiters ?? 256;
+    this.#cacheMs = options.accountCacheMs ?? 1000;
+    this.#sessions = options.sessions ?? new SessionAffinity();
+  }
+
+  /** Forgets cached account rows (after any account write). */
+  invalidate(): void {
+    this.#cache = null;
+  }
+
+  /** Reloads the rate-limit window from the store (start-up and scheduled runs). */
+  async syncCallWindow(): Promise<void> {
+    const now = this.#now();
+    this.#window.load(await this.#store.accounts.countAllCallsSince(now - 3_600_000), now);
+  }
+
+  inflight(accountId: string): number {
+    return this.#inflight.get(accountId) ?? 0;
+  }
+
+  async accounts(): Promise<Account[]> {
+    const now = this.#now();
+    if (this.#cache && now - this.#cache.at < this.#cacheMs) return this.#cache.accounts;
+    const accounts = await this.#store.accounts.list();
+    this.#cache = { at: now, accounts };
+    return accounts;
+  }
+
+  /** Accounts usable right now (enabled, not cooling down, not parked), for `/ready` and `/v1/models`. */
+  async usableAccounts(): Promise<Account[]> {
+    const now = this.#now();
+    return (await this.accounts()).filter((a) => this.#available(a, now));
+  }
+
+  /** Chooses an account for the route; waits briefly when all candidates are busy. */
+  async acquire(route: ModelRoute, router: ModelRouter, options: AcquireOptions = {}): Promise<Lease> {
+    // Waiting is measured on the monotonic clock: the injected clock is for account state and may stand still.
+    const deadline = performance.now() + this.#waitTimeoutMs;
+    for (;;) {
+      const result = await this.#tryAcquire(route, router, options);
+      if ("lease" in result) return result.lease;
+      if (result.reason !== "busy") throw result.error;
+      if (this.#waiters.length >= this.#maxWaiters || performance.now() >= deadline) {
+        throw new ApiError("overloaded_error", `every account that serves ${route.model} is busy`, {
+          retryAfterSeconds: 5,
+        });
+      }
+      await this.#waitForSlot(deadline - performance.now(), options.signal);
+    }
+  }
+
+  async #tryAcquire(
+    route: ModelRoute,
+    router: ModelRouter,
+    options: AcquireOptions,
+  ): Promise<{ lease: Lease } | { reason: "busy" | "none"; error: ApiError }> {
+    const now = this.#now();
+    if (options.forcedAccountId) return this.#forced(route, router, options, now);
+    const all = await this.accounts();
+    const candidates: Array<{ account: Account; model: string }> = [];
+    let busy = 0;
+    let soonest: number | null = null;
+    for (const account of all) {
+      if (!route.channels.includes(account.type) || options.exclude?.has(account.id)) continue;
+      const model = router.upstreamModel(account, route.model);
+      if (model === null || !account.enabled) continue;
+      const until = this.#blockedUntil(account, model, now);
+      if (until !== null) {
+        soonest = soonest === null ? until : Math.min(soonest, until);
+        continue;
+      }
+      if (account.max_inflight > 0 && this.inflight(account.id) >= account.max_inflight) {
+        busy++;
+        continue;
+      }
+      candidates.push({ account, model });
+    }
+    if (candidates.length === 0) {
+      if (busy > 0) return { reason: "busy", error: new ApiError("overloaded_error", "all accounts busy") };
+      if (soonest !== null) {
+        const seconds = Math.max(1, Math.ceil((soonest - now) / 1000));
+        return {
+          reason: "none",
+          error: new ApiError("rate_limit_error", `every account that serves ${route.model} is cooling down or at its limit`, {
+            retryAfterSeconds: seconds,
+          }),
+        };
+      }
+      return {
+        reason: "none",
+        error: new ApiError("overloaded_error", `no account can serve model ${route.model}`, { status: 503 }),
+      };
+    }
+    const chosen = this.#sticky(candidates, options.sessionKey, now) ?? this.#weighted(candidates);
+    return { lease: this.#lease(chosen.account, chosen.model, options.sessionKey, now) };
+  }
+
+  async #forced(
+    route: ModelRoute,
+    router: ModelRouter,
+    options: AcquireOptions,
+    now: number,
+  ): Promise<{ lease: Lease } | { reason: "none"; error: ApiError }> {
+    const account = await this.#store.accounts.get(options.forcedAccountId!);
+    if (!account) {
+      return { reason: "none", error: new ApiError("not_found_error", `account ${options.forcedAccountId} not found`) };
+    }
+    if (!account.enabled && !options.allowDisabled) {
+      return { reason: "none", error: new ApiError("permission_error", `account ${account.id} is disabled`) };
+    }
+    const model = router.upstreamModel(account, route.model) ?? route.model;
+    return { lease: this.#lease(account, model, options.sessionKey, now) };
+  }
+
+  /** When the account (or its quota for `model`) becomes usable again, or null if it is usable now. */
+  #blockedUntil(account: Account, model: string, now: number): number | null {
+    if (account.cooldown_until !== null && account.cooldown_until > now) return account.cooldown_until;
+    if (account.parked_until !== null && account.parked_until > now) return account.parked_until;
+    const parkedModels = account.other.quota_parked;
+    if (parkedModels && typeof parkedModels === "object") {
+      const until = (parkedModels as Record<string, unknown>)[model];
+      if (typeof until === "number" && until > now) return until;
+    }
+    if (account.rate_limit_per_hour > 0 && this.#window.count(account.id, now) >= account.rate_limit_per_hour) {
+      return now + 60_000;
+    }
+    return null;
+  }
+
+  #available(account: Account, now: number): boolean {
+    if (!account.enabled) return false;
+    if (account.cooldown_until !== null && account.cooldown_until > now) return false;
+    return !(account.parked_until !== null && account.parked_until > now);
+  }
+
+  #sticky(
+    candidates: Array<{ account: Account; model: string }>,
+    sessionKey: string | undefined,
+    now: number,
+  ): { account: Account; model: string } | null {
+    if (!sessionKey) return null;
+    const binding = this.#sessions.get(sessionKey, now);
+    if (!binding) return null;
+    return candidates.find((c) => c.account.id === binding.accountId) ?? null;
+  }
+
+  #weighted(candidates: Array<{ account: Account; model: string }>): { account: Account; model: string } {
+    // Accounts that already hold their share of sticky sessions step back while others have room.
+    const roomy = candidates.filter((c) => !this.#sessions.isFull(c.account.id));
+    const pool = roomy.length > 0 ? roomy : candidates;
+    let total = 0;
+    const scores = pool.map((c) => {
+      const health = this.#health.get(c.account.id)?.score ?? 1;
+      const score = Math.max(1, c.account.weight) * (0.05 + 0.95 * health) / (1 + this.inflight(c.account.id));
+      total += score;
+      return score;
+    });
+    let r = this.#random() * total;
+    for (let i = 0; i < pool.length; i++) {
+      r -= scores[i]!;
+      if (r < 0) return pool[i]!;
+    }
+    return pool[pool.length - 1]!;
+  }
+
+  #lease(account: Account, model: string, sessionKey: string | undefined, now: number): Lease {
+    this.#inflight.set(account.id, this.inflight(account.id) + 1);
+    this.#window.add(account.id, now);
+    let conversationId: string = crypto.randomUUID();
+    if (sessionKey) {
+      const existing = this.#sessions.get(sessionKey, now);
+      conversationId = existing && existing.accountId === account.id
+        ? existing.conversationId
+        : this.#sessions.bind(sessionKey, account.id, now, existing?.conversationId).conversationId;
+    }
+    let released = false;
+    return {
+      account,
+      upstreamModel: model,
+      conversationId,
+      release: (ok: boolean) => {
+        if (released) return;
+        released = true;
+        const n = this.inflight(account.id) - 1;
+        if (n <= 0) this.#inflight.delete(account.id);
+        else this.#inflight.set(account.id, n);
+        const health = this.#health.get(account.id) ?? { score: 1 };
+        health.score = health.score * (1 - HEALTH_ALPHA) + (ok ? 1 : 0) * HEALTH_ALPHA;
+        this.#health.set(account.id, health);
+        this.#waiters.shift()?.();
+      },
+    };
+  }
+
+  #waitForSlot(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        reject(new ApiError("api_error", "client went away while waiting for an account", { status: 499 }));
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, Math.max(1, ms));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(wake);
+    });
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * `MessageGateway`: serves one Claude request from the pool, failing over before the first byte.
+ *
+ * Route the model, take an account from the pool, open its channel and read the head of the stream. If that
+ * fails with a failure another account may fix (throttling, quota, suspension, auth, 5xx), the lifecycle
+ * records it against the account and the next account is tried, up to `maxAttempts`; the client sees only the
+ * final outcome. Once committed, the stream runs through `UsageMeter`, which records usage and the call
+ * outcome once at the end and gives the pool its slot back.
+ */
+import type { ClaudeStreamEvent } from "../claude/events.ts";
+import type { ClaudeRequest } from "../claude/request_schema.ts";
+import { UsageMeter, type UsageSummary } from "../claude/usage_meter.ts";
+import { ApiError, FAILOVER_CLASSES, ProtocolError, UpstreamError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { RoutingState } from "../routing/routing_state.ts";
+import type { Account, AccountType, Store } from "../store/types.ts";
+import type { TokenEstimator } from "../usage/token_estimator.ts";
+import type { AccountLifecycle } from "./account_lifecycle.ts";
+import type { AccountPool } from "./account_pool.ts";
+import type { Channel } from "./channel.ts";
+import { peekStream } from "./stream_peek.ts";
+
+export interface GatewayRequest {
+  request: ClaudeRequest;
+  requestId: string;
+  sessionKey?: string | undefined;
+  forcedAccountId?: string | undefined;
+  allowDisabled?: boolean;
+  clientHeaders: Record<string, string>;
+  signal: AbortSignal;
+}
+
+export interface GatewayResult {
+  events: ReadableStream<ClaudeStreamEvent>;
+  account: Account;
+  model: string;
+  messageId: string;
+}
+
+export interface GatewayDeps {
+  store: Store;
+  pool: AccountPool;
+  lifecycle: AccountLifecycle;
+  routing: RoutingState;
+  channels: Partial<Record<AccountType, Channel>>;
+  estimator: TokenEstimator;
+  log: Logger;
+  now: () => number;
+  maxAttempts: number;
+  commitAfterMs?: number;
+}
+
+function newMessageId(): string {
+  return "msg_" + crypto.randomUUID().replaceAll("-", "").slice(0, 24);
+}
+
+function hasWebSearch(request: ClaudeRequest): boolean {
+  return (request.tools ?? []).some((t) => t.name === "web_search" && t.type?.startsWith("web_search"));
+}
+
+function asUpstreamError(error: unknown): UpstreamError | null {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof ProtocolError) {
+    return new UpstreamError("transient", `malformed upstream data: ${error.message}`, { provider: "stream", cause: error });
+  }
+  return null;
+}
+
+export class MessageGateway {
+  #d: GatewayDeps;
+
+  constructor(deps: GatewayDeps) {
+    this.#d = deps;
+  }
+
+  async open(req: GatewayRequest): Promise<GatewayResult> {
+    const d = this.#d;
+    const router = await d.routing.router();
+    const route = router.route(req.request.model);
+    if (hasWebSearch(req.request) && d.channels.amazonq) route.channels = ["amazonq"];
+    route.channels = route.channels.filter((ch) => d.channels[ch] !== undefined);
+    const request: ClaudeRequest = { ...req.request, model: route.model };
+    const inputTokens = d.estimator.countRequest(request);
+    const messageId = newMessageId();
+    const tried = new Set<string>();
+    let lastError: unknown = null;
+    const attempts = req.forcedAccountId ? 1 : d.maxAttempts;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (req.signal.aborted) throw new ApiError("api_error", "client went away", { status: 499 });
+      let lease;
+      try {
+        lease = await d.pool.acquire(route, router, {
+          sessionKey: req.sessionKey,
+          exclude: tried,
+          forcedAccountId: req.forcedAccountId,
+          allowDisabled: req.allowDisabled ?? false,
+          signal: req.signal,
+        });
+      } catch (error) {
+        // Nothing left to try: report the failure that emptied the pool, if there was one.
+        if (lastError !== null) throw lastError;
+        throw error;
+      }
+      tried.add(lease.account.id);
+      const channel = d.channels[lease.account.type];
+      if (!channel) {
+        lease.release(false);
+        throw new ApiError("api_error", `no backend for ${lease.account.type} accounts`, { status: 503 });
+      }
+      try {
+        const stream = await channel.open({
+          request,
+          upstreamModel: lease.upstreamModel,
+          account: lease.account,
+          messageId,
+          conversationId: lease.conversationId,
+          inputTokens,
+          clientHeaders: req.clientHeaders,
+          signal: req.signal,
+        });
+        const head = await peekStream(stream, d.commitAfterMs ?? 10_000);
+        const account = lease.account;
+        const upstreamModel = lease.upstreamModel;
+        const events = head.pipeThrough(
+          new UsageMeter((summary) => {
+            lease.release(summary.completed);
+            this.#finish(account, upstreamModel, route.model, summary, req.requestId).catch((error) =>
+              d.log.error("usage recording failed", { requestId: req.requestId, error })
+            );
+          }),
+        );
+        return { events, account, model: route.model, messageId };
+      } catch (error) {
+        lease.release(false);
+        const upstream = asUpstreamError(error);
+        if (!upstream) throw error;
+        d.log.warn("upstream call failed", {
+          requestId: req.requestId,
+          accountId: lease.account.id,
+          kind: upstream.kind,
+          status: upstream.upstreamStatus,
+          error: upstream.message,
+        });
+        await d.lifecycle.failure(lease.account, upstream, lease.upstreamModel);
+        lastError = upstream;
+        if (!FAILOVER_CLASSES.has(upstream.kind) || req.signal.aborted) throw upstream;
+      }
+    }
+    throw lastError ?? new ApiError("overloaded_error", "no account could serve the request", { status: 503 });
+  }
+
+  async #finish(account: Account, upstreamModel: string, model: string, s: UsageSummary, requestId: string) {
+    const d = this.#d;
+    if (s.completed) {
+      await d.lifecycle.success(account);
+      await d.store.usage.record({
+        account_id: account.id,
+        model,
+        channel: account.type,
+        input_tokens: s.usage.input_tokens,
+        output_tokens: s.usage.output_tokens,
+        cache_creation_input_tokens: s.usage.cache_creation_input_tokens ?? 0,
+        cache_read_input_tokens: s.usage.cache_read_input_tokens ?? 0,
+        created_at: d.now(),
+      });
+      return;
+    }
+    const upstream = asUpstreamError(s.error);
+    if (upstream) {
+      d.log.warn("upstream stream failed", { requestId, accountId: account.id, kind: upstream.kind, error: upstream.message });
+      await d.lifecycle.failure(account, upstream, upstreamModel);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Builds the `Deps` object from configuration and a store: the one wiring diagram of the server.
+ *
+ * `main.ts` calls it with the real clock and `fetch`; tests call it with a `:memory:` store and fake
+ * upstream URLs in the configuration, so they exercise exactly the objects production uses.
+ */
+import { AccountLifecycle } from "./accounts/account_lifecycle.ts";
+import { AccountPool } from "./accounts/account_pool.ts";
+import type { Channel } from "./accounts/channel.ts";
+import { MessageGateway } from "./accounts/message_gateway.ts";
+import { TokenManager } from "./accounts/token_manager.ts";
+import type { TokenRefresher } from "./accounts/token_source.ts";
+import { AdminAuth } from "./admin/admin_auth.ts";
+import { ClientKeyAuth } from "./admin/client_key_auth.ts";
+import { PasswordHasher } from "./admin/password_hasher.ts";
+import type { Deps, RouteModule } from "./app_env.ts";
+import type { ThinkingSigner } from "./claude/thinking_signer.ts";
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import { RoutingState } from "./routing/routing_state.ts";
+import type { AccountType, Store } from "./store/types.ts";
+import type { TokenEstimator } from "./usage/token_estimator.ts";
+
+export interface BackendParts {
+  channels: Partial<Record<AccountType, Channel>>;
+  refreshers: Partial<Record<AccountType, TokenRefresher>>;
+  routeModules?: RouteModule[];
+  testAccount?: Deps["testAccount"];
+}
+
+export interface BuildDepsInput {
+  config: Config;
+  store: Store;
+  log: Logger;
+  estimator: TokenEstimator;
+  signer: ThinkingSigner;
+  staticDir: string;
+  shutdownSignal: AbortSignal;
+  now?: () => number;
+  random?: () => number;
+  fetch?: typeof fetch;
+  pingIntervalMs?: number;
+  /** scrypt cost; tests lower it. */
+  passwordCost?: number;
+  poolWaitMs?: number;
+  /** Builds the upstream backends once the token source exists (they need it). */
+  backends: (parts: { tokens: TokenManager; fetch: typeof fetch; now: () => number }) => BackendParts;
+}
+
+export function buildDeps(input: BuildDepsInput): Deps {
+  const now = input.now ?? Date.now;
+  const fetchFn = input.fetch ?? fetch;
+  const { config, store, log } = input;
+  const routing = new RoutingState(store);
+  const pool = new AccountPool(store, {
+    now,
+    ...(input.random ? { random: input.random } : {}),
+    ...(input.poolWaitMs !== undefined ? { waitTimeoutMs: input.poolWaitMs } : {}),
+  });
+  const lifecycle = new AccountLifecycle(store, now, () => pool.invalidate());
+  const refreshers: Partial<Record<AccountType, TokenRefresher>> = {};
+  // The token manager needs the refreshers and the channels need the token manager: build the manager
+  // over a table that is filled right after.
+  const tokens = new TokenManager(store, refreshers, now, { leadMs: 60_000 });
+  const backends = input.backends({ tokens, fetch: fetchFn, now });
+  Object.assign(refreshers, backends.refreshers);
+  const gateway = new MessageGateway({
+    store,
+    pool,
+    lifecycle,
+    routing,
+    channels: backends.channels,
+    estimator: input.estimator,
+    log,
+    now,
+    maxAttempts: config.maxFailoverAttempts,
+  });
+  const deps: Deps = {
+    config,
+    store,
+    log,
+    now,
+    estimator: input.estimator,
+    clientKeys: new ClientKeyAuth(config.apiKeys, store),
+    admin: new AdminAuth(store, new PasswordHasher({ cost: input.passwordCost ?? 1 << 15 }), now),
+    gateway,
+    pool,
+    lifecycle,
+    routing,
+    tokens,
+    staticDir: input.staticDir,
+    pingIntervalMs: input.pingIntervalMs ?? 15_000,
+    shutdownSignal: input.shutdownSignal,
+    routeModules: backends.routeModules ?? [],
+  };
+  if (backends.testAccount) deps.testAccount = backends.testAccount;
+  return deps;
+}

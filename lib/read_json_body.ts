@@ -1,0 +1,27 @@
+/**
+ * Reads a request body as JSON and validates it with a zod schema, turning every problem into a Claude
+ * `invalid_request_error` whose message names the offending field (`messages.0.content.1.type: ...`), the
+ * way Anthropic's API words them.
+ */
+import type { Context } from "hono";
+import type { z } from "zod";
+import { ApiError } from "./errors.ts";
+
+export async function readJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch (cause) {
+    if (cause instanceof ApiError) throw cause;
+    throw new ApiError("invalid_request_error", "request body is not valid JSON", { cause });
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path.map(String).join(".");
+    let message = issue.message;
+    if (issue.code === "invalid_type" && message.includes("received undefined")) message = "Field required";
+    throw new ApiError("invalid_request_error", path ? `${path}: ${message}` : message);
+  }
+  return result.data;
+}

@@ -1,0 +1,288 @@
+/**
+ * Accounts and their call log in SQLite.
+ *
+ * Statements are prepared once. Token refreshes write the access token, a rotated refresh token and the
+ * expiry in one statement; `patchOther` merges keys inside one transaction, so a request-path update and an
+ * admin edit never overwrite each other's keys.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { sqliteTransaction } from "./sqlite_transaction.ts";
+import type {
+  Account,
+  AccountPatch,
+  AccountRepo,
+  AccountStats,
+  AccountType,
+  CallOutcome,
+  NewAccount,
+  TokenUpdate,
+} from "./types.ts";
+
+type Row = Record<string, SQLInputValue>;
+
+const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
+  label: "label",
+  clientId: "clientId",
+  clientSecret: "clientSecret",
+  refreshToken: "refreshToken",
+  accessToken: "accessToken",
+  tokenExpiresAt: "token_expires_at",
+  other: "other",
+  enabled: "enabled",
+  weight: "weight",
+  rate_limit_per_hour: "rate_limit_per_hour",
+  max_inflight: "max_inflight",
+  disabled_reason: "disabled_reason",
+  disabled_at: "disabled_at",
+  cooldown_until: "cooldown_until",
+  parked_until: "parked_until",
+  last_error: "last_error",
+  last_refresh_time: "last_refresh_time",
+  last_refresh_status: "last_refresh_status",
+};
+
+function parseOther(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== "string" || raw === "") return {};
+  try {
+    const value = JSON.parse(raw);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+function num(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function str(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+export function rowToAccount(row: Row): Account {
+  return {
+    id: String(row.id),
+    label: str(row.label),
+    type: (str(row.type) ?? "amazonq") as AccountType,
+    clientId: str(row.clientId),
+    clientSecret: str(row.clientSecret),
+    refreshToken: str(row.refreshToken),
+    accessToken: str(row.accessToken),
+    tokenExpiresAt: num(row.token_expires_at),
+    other: parseOther(row.other),
+    enabled: Number(row.enabled ?? 1) === 1,
+    weight: Number(row.weight ?? 50),
+    rate_limit_per_hour: Number(row.rate_limit_per_hour ?? 20),
+    max_inflight: Number(row.max_inflight ?? 0),
+    disabled_reason: str(row.disabled_reason),
+    disabled_at: num(row.disabled_at),
+    cooldown_until: num(row.cooldown_until),
+    parked_until: num(row.parked_until),
+    last_error: str(row.last_error),
+    last_used_at: num(row.last_used_at),
+    last_refresh_time: str(row.last_refresh_time),
+    last_refresh_status: str(row.last_refresh_status) ?? "never",
+    created_at: str(row.created_at) ?? "",
+    updated_at: str(row.updated_at) ?? "",
+  };
+}
+
+function toSql(key: keyof AccountPatch, value: unknown): SQLInputValue {
+  if (value === null || value === undefined) return null;
+  if (key === "other") return JSON.stringify(value);
+  if (key === "enabled") return value ? 1 : 0;
+  return value as SQLInputValue;
+}
+
+export class SqliteAccountRepo implements AccountRepo {
+  #db: DatabaseSync;
+  #now: () => number;
+  #newId: () => string;
+  #get: StatementSync;
+  #insertCall: StatementSync;
+  #touch: StatementSync;
+  #countSince: StatementSync;
+  #countAllSince: StatementSync;
+
+  constructor(db: DatabaseSync, now: () => number, newId: () => string) {
+    this.#db = db;
+    this.#now = now;
+    this.#newId = newId;
+    this.#get = db.prepare("SELECT * FROM accounts WHERE id = ?");
+    this.#insertCall = db.prepare(
+      "INSERT INTO account_calls (account_id, at, outcome, failure_class) VALUES (?, ?, ?, ?)",
+    );
+    this.#touch = db.prepare("UPDATE accounts SET last_used_at = ? WHERE id = ?");
+    this.#countSince = db.prepare("SELECT COUNT(*) AS n FROM account_calls WHERE account_id = ? AND at >= ?");
+    this.#countAllSince = db.prepare(
+      "SELECT account_id, COUNT(*) AS n FROM account_calls WHERE at >= ? GROUP BY account_id",
+    );
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString();
+  }
+
+  list(filter: { type?: AccountType; enabled?: boolean } = {}): Promise<Account[]> {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.type) {
+      where.push("type = ?");
+      params.push(filter.type);
+    }
+    if (filter.enabled !== undefined) {
+      where.push("enabled = ?");
+      params.push(filter.enabled ? 1 : 0);
+    }
+    const sql = `SELECT * FROM accounts ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at DESC`;
+    const rows = this.#db.prepare(sql).all(...params) as Row[];
+    return Promise.resolve(rows.map(rowToAccount));
+  }
+
+  get(id: string): Promise<Account | null> {
+    const row = this.#get.get(id) as Row | undefined;
+    return Promise.resolve(row ? rowToAccount(row) : null);
+  }
+
+  create(input: NewAccount): Promise<Account> {
+    const id = this.#newId();
+    const at = this.#iso();
+    this.#db.prepare(
+      `INSERT INTO accounts (id, label, clientId, clientSecret, refreshToken, accessToken, token_expires_at, other,
+         enabled, type, weight, rate_limit_per_hour, max_inflight, last_refresh_status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'never', ?, ?)`,
+    ).run(
+      id,
+      input.label ?? null,
+      input.clientId ?? null,
+      input.clientSecret ?? null,
+      input.refreshToken ?? null,
+      input.accessToken ?? null,
+      input.tokenExpiresAt ?? null,
+      JSON.stringify(input.other ?? {}),
+      input.enabled === false ? 0 : 1,
+      input.type,
+      input.weight ?? 50,
+      input.rate_limit_per_hour ?? 20,
+      input.max_inflight ?? 0,
+      at,
+      at,
+    );
+    return this.get(id).then((a) => a!);
+  }
+
+  update(id: string, patch: AccountPatch): Promise<Account | null> {
+    const sets: string[] = [];
+    const params: SQLInputValue[] = [];
+    for (const [key, value] of Object.entries(patch) as Array<[keyof AccountPatch, unknown]>) {
+      if (value === undefined || !(key in PATCH_COLUMNS)) continue;
+      sets.push(`${PATCH_COLUMNS[key]} = ?`);
+      params.push(toSql(key, value));
+    }
+    if (sets.length > 0) {
+      sets.push("updated_at = ?");
+      params.push(this.#iso(), id);
+      this.#db.prepare(`UPDATE accounts SET ${sets.join(", ")} WHERE id = ?`).run(...params);
+    }
+    return this.get(id);
+  }
+
+  patchOther(id: string, patch: Record<string, unknown>): Promise<void> {
+    this.#transaction(() => {
+      const row = this.#get.get(id) as Row | undefined;
+      if (!row) return;
+      const other = parseOther(row.other);
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === null) delete other[key];
+        else other[key] = value;
+      }
+      this.#db.prepare("UPDATE accounts SET other = ?, updated_at = ? WHERE id = ?").run(
+        JSON.stringify(other),
+        this.#iso(),
+        id,
+      );
+    });
+    return Promise.resolve();
+  }
+
+  delete(id: string): Promise<boolean> {
+    const result = this.#db.prepare("DELETE FROM accounts WHERE id = ?").run(id);
+    return Promise.resolve(Number(result.changes) > 0);
+  }
+
+  saveTokens(id: string, update: TokenUpdate): Promise<void> {
+    this.#transaction(() => {
+      this.#db.prepare(
+        `UPDATE accounts SET accessToken = ?, refreshToken = COALESCE(?, refreshToken), token_expires_at = ?,
+           last_refresh_time = ?, last_refresh_status = 'success', updated_at = ? WHERE id = ?`,
+      ).run(
+        update.accessToken,
+        update.refreshToken ?? null,
+        update.tokenExpiresAt,
+        update.refreshedAt,
+        this.#iso(),
+        id,
+      );
+      if (update.otherPatch && Object.keys(update.otherPatch).length > 0) {
+        const row = this.#get.get(id) as Row | undefined;
+        const other = { ...parseOther(row?.other), ...update.otherPatch };
+        this.#db.prepare("UPDATE accounts SET other = ? WHERE id = ?").run(JSON.stringify(other), id);
+      }
+    });
+    return Promise.resolve();
+  }
+
+  recordCall(id: string, outcome: CallOutcome, failureClass: string | null, at: number): Promise<void> {
+    this.#insertCall.run(id, at, outcome, failureClass);
+    this.#touch.run(at, id);
+    return Promise.resolve();
+  }
+
+  countCallsSince(id: string, since: number): Promise<number> {
+    return Promise.resolve(Number((this.#countSince.get(id, since) as { n: number }).n));
+  }
+
+  countAllCallsSince(since: number): Promise<Map<string, number>> {
+    const rows = this.#countAllSince.all(since) as Array<{ account_id: string; n: number }>;
+    return Promise.resolve(new Map(rows.map((r) => [r.account_id, Number(r.n)])));
+  }
+
+  stats(id: string, now: number): Promise<AccountStats> {
+    const hour = this.#countSince.get(id, now - 3_600_000) as { n: number };
+    const day = this.#countSince.get(id, now - 86_400_000) as { n: number };
+    const rows = this.#db.prepare(
+      "SELECT outcome, failure_class, COUNT(*) AS n FROM account_calls WHERE account_id = ? GROUP BY outcome, failure_class",
+    ).all(id) as Array<{ outcome: string; failure_class: string | null; n: number }>;
+    let successes = 0;
+    let failures = 0;
+    const byClass: Record<string, number> = {};
+    for (const row of rows) {
+      if (row.outcome === "success") successes += Number(row.n);
+      else {
+        failures += Number(row.n);
+        const key = row.failure_class ?? "unknown";
+        byClass[key] = (byClass[key] ?? 0) + Number(row.n);
+      }
+    }
+    return Promise.resolve({
+      account_id: id,
+      calls_last_hour: Number(hour.n),
+      calls_last_day: Number(day.n),
+      total_calls: successes + failures,
+      successes,
+      failures,
+      failures_by_class: byClass,
+    });
+  }
+
+  count(): Promise<{ total: number; enabled: number }> {
+    const row = this.#db.prepare(
+      "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN enabled = 1 THEN 1 ELSE 0 END), 0) AS enabled FROM accounts",
+    ).get() as { total: number; enabled: number };
+    return Promise.resolve({ total: Number(row.total), enabled: Number(row.enabled) });
+  }
+
+  #transaction(fn: () => void): void {
+    sqliteTransaction(this.#db, fn);
+  }
+}

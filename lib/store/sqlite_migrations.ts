@@ -1,0 +1,151 @@
+/**
+ * Versioned SQLite migrations, applied in order at start-up and tracked with `PRAGMA user_version`.
+ *
+ * Migration 1 creates the tables with the reference implementation's names and columns where they exist
+ * (`accounts`, `config`), so a database left by the reference implementation is upgraded in place instead
+ * of replaced: `CREATE TABLE IF NOT EXISTS` keeps its rows and migration 2 adds the columns it lacks.
+ * Tables whose reference shape was unsafe (plaintext session tokens, string timestamps compared as text)
+ * get new names. Each migration runs in one transaction; a failed one leaves the version unchanged.
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { sqliteTransaction } from "./sqlite_transaction.ts";
+
+type Migration = (db: DatabaseSync) => void;
+
+function columns(db: DatabaseSync, table: string): Set<string> {
+  const rows = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+  return new Set(rows.map((r) => r.name));
+}
+
+function addColumns(db: DatabaseSync, table: string, defs: Record<string, string>): void {
+  const have = columns(db, table);
+  for (const [name, def] of Object.entries(defs)) {
+    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${def}`);
+  }
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  // 1: the reference-compatible core tables.
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS accounts (
+        id TEXT PRIMARY KEY,
+        label TEXT,
+        clientId TEXT,
+        clientSecret TEXT,
+        refreshToken TEXT,
+        accessToken TEXT,
+        other TEXT,
+        last_refresh_time TEXT,
+        last_refresh_status TEXT,
+        created_at TEXT,
+        updated_at TEXT,
+        enabled INTEGER DEFAULT 1
+      );
+      CREATE TABLE IF NOT EXISTS config (
+        key TEXT PRIMARY KEY,
+        value TEXT,
+        updated_at TEXT
+      );
+    `);
+  },
+  // 2: our account columns (type/weight/rate limit exist in newer reference databases), state columns,
+  // and the tables whose reference shape we do not keep.
+  (db) => {
+    addColumns(db, "accounts", {
+      type: "TEXT DEFAULT 'amazonq'",
+      rate_limit_per_hour: "INTEGER DEFAULT 20",
+      weight: "INTEGER DEFAULT 50",
+      token_expires_at: "INTEGER",
+      max_inflight: "INTEGER DEFAULT 0",
+      disabled_reason: "TEXT",
+      disabled_at: "INTEGER",
+      cooldown_until: "INTEGER",
+      parked_until: "INTEGER",
+      last_error: "TEXT",
+      last_used_at: "INTEGER",
+    });
+    db.exec(`
+      UPDATE accounts SET last_refresh_status = 'never' WHERE last_refresh_status IS NULL;
+      CREATE INDEX IF NOT EXISTS idx_accounts_type ON accounts(type, enabled);
+      CREATE TABLE IF NOT EXISTS account_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        failure_class TEXT
+      );
+      CREATE INDEX IF NOT EXISTS idx_account_calls_account_at ON account_calls(account_id, at);
+      CREATE INDEX IF NOT EXISTS idx_account_calls_at ON account_calls(at);
+      CREATE TABLE IF NOT EXISTS client_keys (
+        id TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        label TEXT,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT
+      );
+      CREATE TABLE IF NOT EXISTS admin_users (
+        id TEXT PRIMARY KEY,
+        username TEXT UNIQUE NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TEXT,
+        updated_at TEXT
+      );
+      CREATE TABLE IF NOT EXISTS admin_session_tokens (
+        token_hash TEXT PRIMARY KEY,
+        admin_id TEXT NOT NULL REFERENCES admin_users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS idx_admin_session_tokens_expires ON admin_session_tokens(expires_at);
+      CREATE TABLE IF NOT EXISTS login_attempts (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        window_start INTEGER NOT NULL,
+        window_count INTEGER NOT NULL,
+        locked_until INTEGER
+      );
+      CREATE TABLE IF NOT EXISTS usage_records (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT,
+        model TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS idx_usage_records_created ON usage_records(created_at);
+      CREATE INDEX IF NOT EXISTS idx_usage_records_account ON usage_records(account_id, created_at);
+      CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `);
+  },
+];
+
+/** The schema version after all migrations. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies the migrations the database has not seen yet; returns the resulting version. */
+export function migrateSqlite(db: DatabaseSync): number {
+  const current = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this server (${MIGRATIONS.length})`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    sqliteTransaction(db, () => {
+      MIGRATIONS[version]!(db);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+    });
+  }
+  return MIGRATIONS.length;
+}

@@ -1,0 +1,123 @@
+/**
+ * The composition root: configuration -> store -> dependencies -> app -> cron jobs -> Deno.serve -> signals.
+ *
+ * The only module that reads `Deno.env`, calls `Deno.serve`, `Deno.cron` or `Deno.exit`, and installs
+ * signal handlers. A bad configuration value stops the start with one line naming the variable, before
+ * anything listens. SIGTERM/SIGINT stop accepting connections, let in-flight streams finish for up to
+ * `SHUTDOWN_DRAIN_SECONDS`, then abort the rest and close the store.
+ */
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runRefreshJob } from "./lib/accounts/refresh_job.ts";
+import { seedEnvAccount } from "./lib/accounts/env_account_seed.ts";
+import { createApp } from "./lib/app.ts";
+import { createBackends } from "./lib/backends.ts";
+import { buildDeps } from "./lib/build_deps.ts";
+import { ThinkingSigner } from "./lib/claude/thinking_signer.ts";
+import { CONFIG_VARIABLES, type Config, parseConfig } from "./lib/config.ts";
+import { ConfigError } from "./lib/errors.ts";
+import { JsonLogger } from "./lib/log.ts";
+import { openStore } from "./lib/store/open_store.ts";
+import { TokenEstimator } from "./lib/usage/token_estimator.ts";
+
+const startedAt = performance.now();
+const env = new Map(CONFIG_VARIABLES.map((name) => [name, Deno.env.get(name)]));
+
+let config: Config;
+try {
+  config = parseConfig((name) => env.get(name as (typeof CONFIG_VARIABLES)[number]));
+} catch (error) {
+  // deno-lint-ignore no-console
+  console.error(`amq2api: configuration error: ${error instanceof Error ? error.message : String(error)}`);
+  Deno.exit(2);
+}
+
+const log = new JsonLogger({ level: config.logLevel });
+const store = await openStore(config.databaseUrl).catch((error) => {
+  const prefix = error instanceof ConfigError ? "configuration error" : "cannot open the store";
+  // deno-lint-ignore no-console
+  console.error(`amq2api: ${prefix}: ${error instanceof Error ? error.message : String(error)}`);
+  Deno.exit(2);
+});
+
+const shutdown = new AbortController();
+const staticDir = join(fileURLToPath(new URL(".", import.meta.url)), "static");
+const signingSecret = await store.meta.setIfMissing("thinking_signing_secret", randomBytes(32).toString("base64"));
+const signer = new ThinkingSigner(new Uint8Array(Buffer.from(signingSecret, "base64")));
+const estimator = new TokenEstimator();
+const deps = buildDeps({
+  config,
+  store,
+  log,
+  estimator,
+  signer,
+  staticDir,
+  shutdownSignal: shutdown.signal,
+  backends: createBackends({ config, signer, estimator, staticDir }),
+});
+await deps.routing.seedDefaults();
+const seeded = await seedEnvAccount(config, store);
+if (seeded !== "none") log.info("AMAZONQ_* account seeded", { result: seeded });
+if (config.adminUsername && config.adminPassword) {
+  if (await deps.admin.ensureInitialAdmin(config.adminUsername, config.adminPassword)) {
+    log.info("admin account created from ADMIN_USERNAME");
+  }
+}
+await deps.pool.syncCallWindow();
+if (!(await deps.clientKeys.keysConfigured())) {
+  log.warn("no client key configured (API_KEY or /v2/keys): serving loopback clients only");
+}
+
+const holder = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+const refresh = () =>
+  runRefreshJob({
+    store,
+    tokens: deps.tokens,
+    pool: deps.pool,
+    now: Date.now,
+    holder,
+    leadMs: config.refreshLeadMs,
+  }).then((result) => {
+    if (result.due > 0) log.info("token refresh run", { ...result });
+  }).catch((error) => log.error("token refresh run failed", { error }));
+
+if (config.autoRefresh) {
+  Deno.cron("refresh-tokens", config.refreshCron, { signal: shutdown.signal }, refresh);
+}
+Deno.cron("prune-sessions", "17 * * * *", { signal: shutdown.signal }, async () => {
+  await store.sessions.deleteExpired(Date.now());
+});
+
+const app = createApp(deps);
+const server = Deno.serve({
+  hostname: config.host,
+  port: config.port,
+  onListen({ hostname, port }) {
+    log.info("listening", {
+      url: `http://${hostname}:${port}`,
+      startupMs: Math.round(performance.now() - startedAt),
+      store: store.kind,
+    });
+  },
+}, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+
+// Tokens that expired while the server was down are refreshed right away, off the start-up path.
+if (config.autoRefresh) refresh();
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info("shutting down", { signal, drainMs: config.shutdownDrainMs });
+  const drained = server.shutdown();
+  const deadline = new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+  await Promise.race([drained, deadline]);
+  shutdown.abort(new Error("server shutting down"));
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  await store.close();
+  log.info("stopped");
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => stop("SIGINT"));

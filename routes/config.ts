@@ -1,0 +1,28 @@
+/**
+ * `GET/PUT /v2/config`: the routing settings (reference keys kept). PUT validates every key and value
+ * before writing any, then writes them in one transaction and rebuilds the router; the reference wrote keys
+ * one by one and could stop half-way.
+ */
+import { Hono } from "hono";
+import type { AppEnv, Deps } from "../lib/app_env.ts";
+import { ApiError } from "../lib/errors.ts";
+import { validateRoutingPatch } from "../lib/routing/routing_config.ts";
+
+export function createConfigRoutes(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get("/v2/config", async (c) => c.json(await deps.routing.config()));
+  app.put("/v2/config", async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError("invalid_request_error", "request body is not valid JSON");
+    }
+    const result = validateRoutingPatch(body);
+    if (!result.ok) throw new ApiError("invalid_request_error", result.errors.join("; "));
+    await deps.store.config.putMany(result.value);
+    deps.routing.invalidate();
+    return c.json({ updated: Object.keys(result.value), config: await deps.routing.config() });
+  });
+  return app;
+}

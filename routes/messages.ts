@@ -1,0 +1,93 @@
+/**
+ * `POST /v1/messages` (also `?beta=true`, as Claude Code sends it) and `POST /v1/messages/count_tokens`.
+ *
+ * The request is validated and normalized, then served by the gateway (routing, account choice, failover
+ * before the first byte). `stream:true` answers SSE through `sseBody` (pings, one `error` event on failure);
+ * `stream:false` collects the same events into one message, so an upstream failure there is a proper error
+ * status. `X-Account-ID` (and `X-Test-Mode` for a disabled account) is honoured only for an admin session.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { MessageCollector } from "../lib/claude/message_collector.ts";
+import { normalizeClaudeRequest } from "../lib/claude/normalize_request.ts";
+import { countTokensRequestSchema, messagesRequestSchema } from "../lib/claude/request_schema.ts";
+import { sseBody } from "../lib/claude/sse_body.ts";
+import type { ClaudeRequest } from "../lib/claude/request_schema.ts";
+import { sessionKeyOf } from "../lib/accounts/session_key.ts";
+import type { AppEnv, Deps } from "../lib/app_env.ts";
+import { ApiError } from "../lib/errors.ts";
+import { readJsonBody } from "../lib/read_json_body.ts";
+import type { GatewayResult } from "../lib/accounts/message_gateway.ts";
+
+const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
+
+/** Opens the gateway for a normalized request, applying the admin-only account forcing rules. */
+export async function openForRequest(
+  deps: Deps,
+  c: Context<AppEnv>,
+  request: ClaudeRequest,
+  signal: AbortSignal,
+): Promise<GatewayResult> {
+  const forced = c.req.header("x-account-id");
+  const principal = c.get("principal");
+  if (forced && principal.kind !== "admin") {
+    throw new ApiError("permission_error", "X-Account-ID requires an admin session");
+  }
+  const clientHeaders: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = c.req.header(name);
+    if (value) clientHeaders[name] = value;
+  }
+  return await deps.gateway.open({
+    request,
+    requestId: c.get("requestId"),
+    sessionKey: sessionKeyOf(c.req.header("x-claude-code-session-id"), request),
+    forcedAccountId: forced,
+    allowDisabled: forced !== undefined && c.req.header("x-test-mode")?.toLowerCase() === "true",
+    clientHeaders,
+    signal,
+  });
+}
+
+export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post("/v1/messages", async (c) => {
+    const raw = await readJsonBody(c, messagesRequestSchema);
+    const request = normalizeClaudeRequest(raw);
+    if (request.messages.length === 0) {
+      throw new ApiError("invalid_request_error", "messages: at least one user or assistant message is required");
+    }
+    const signal = AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]);
+    const result = await openForRequest(deps, c, request, signal);
+    if (!request.stream) {
+      const message = await MessageCollector.collect(result.events);
+      return c.json(message);
+    }
+    const body = sseBody(result.events, {
+      pingIntervalMs: deps.pingIntervalMs,
+      onError: (error) =>
+        deps.log.warn("stream ended with an error", {
+          requestId: c.get("requestId"),
+          accountId: result.account.id,
+          error,
+        }),
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+        "request-id": c.get("requestId"),
+      },
+    });
+  });
+
+  app.post("/v1/messages/count_tokens", async (c) => {
+    const raw = await readJsonBody(c, countTokensRequestSchema);
+    const request = normalizeClaudeRequest(raw);
+    return c.json({ input_tokens: deps.estimator.countRequest(request) });
+  });
+
+  return app;
+}

@@ -1,0 +1,107 @@
+/**
+ * Builds the real app over a `:memory:` store for route tests: the same `buildDeps` as `main.ts`, with
+ * configuration from a map instead of the environment, a settable clock and cheap password hashing.
+ */
+import { createApp } from "../../lib/app.ts";
+import type { AppEnv, Deps } from "../../lib/app_env.ts";
+import { type BackendParts, buildDeps } from "../../lib/build_deps.ts";
+import { ThinkingSigner } from "../../lib/claude/thinking_signer.ts";
+import { parseConfig } from "../../lib/config.ts";
+import { NullLogger } from "../../lib/log.ts";
+import { openSqliteStore } from "../../lib/store/sqlite_store.ts";
+import type { Store } from "../../lib/store/types.ts";
+import { TokenEstimator } from "../../lib/usage/token_estimator.ts";
+import type { TokenManager } from "../../lib/accounts/token_manager.ts";
+import type { Hono } from "hono";
+import { fileURLToPath } from "node:url";
+
+/** One estimator per test process: loading the tokenizer takes a few hundred ms. */
+let sharedEstimator: TokenEstimator | undefined;
+export function estimator(): TokenEstimator {
+  sharedEstimator ??= new TokenEstimator();
+  return sharedEstimator;
+}
+
+export const TEST_SIGNER = new ThinkingSigner(new TextEncoder().encode("test-signing-secret-0123456789"));
+export const STATIC_DIR = fileURLToPath(new URL("../../static", import.meta.url));
+
+export class Clock {
+  constructor(public t = Date.UTC(2026, 10, 25, 12, 0, 0)) {}
+  now = () => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface TestApp {
+  app: Hono<AppEnv>;
+  deps: Deps;
+  store: Store;
+  clock: Clock;
+  /** Calls the app as a client on loopback (or the given address). */
+  request(path: string, init?: RequestInit, remote?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  backends?: (parts: { tokens: TokenManager; fetch: typeof fetch; now: () => number }) => BackendParts;
+  clock?: Clock;
+  random?: () => number;
+  realClock?: boolean;
+  pingIntervalMs?: number;
+  poolWaitMs?: number;
+}
+
+export function makeTestApp(options: TestAppOptions = {}): TestApp {
+  const env: Record<string, string> = { DATABASE_URL: "sqlite::memory:", ...options.env };
+  const config = parseConfig((name) => env[name]);
+  const clock = options.clock ?? new Clock();
+  const now = options.realClock ? Date.now : clock.now;
+  const store = openSqliteStore(":memory:", { now });
+  const shutdown = new AbortController();
+  const deps = buildDeps({
+    config,
+    store,
+    log: new NullLogger(),
+    estimator: estimator(),
+    signer: TEST_SIGNER,
+    staticDir: STATIC_DIR,
+    shutdownSignal: shutdown.signal,
+    now,
+    passwordCost: 1 << 10,
+    pingIntervalMs: options.pingIntervalMs ?? 15_000,
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.poolWaitMs !== undefined ? { poolWaitMs: options.poolWaitMs } : {}),
+    backends: options.backends ?? (() => ({ channels: {}, refreshers: {} })),
+  });
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    store,
+    clock,
+    request: (path, init, remote = "127.0.0.1") =>
+      Promise.resolve(app.request(path, init, { remoteAddr: { hostname: remote } })),
+    close: async () => {
+      shutdown.abort();
+      await store.close();
+    },
+  };
+}
+
+/** JSON request init. */
+export function json(body: unknown, headers: Record<string, string> = {}, method = "POST"): RequestInit {
+  return { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
+
+/** Sets up an admin and returns a session token. */
+export async function adminSession(t: TestApp, username = "admin", password = "correct-horse"): Promise<string> {
+  const setup = await t.request("/api/admin/setup", json({ username, password, confirmPassword: password }));
+  if (setup.status !== 200 && setup.status !== 409) throw new Error(`setup failed: ${setup.status}`);
+  await setup.body?.cancel();
+  const login = await t.request("/api/admin/login", json({ username, password }));
+  const body = await login.json();
+  if (!body.token) throw new Error(`login failed: ${JSON.stringify(body)}`);
+  return body.token;
+}
