@@ -1,0 +1,293 @@
+/**
+ * `AmazonQChannel`: the Amazon Q / Kiro backend behind the `Channel` contract.
+ *
+ * Follows amazonq.md §2.1-2.2 (AWS JSON 1.0 RPC call: `X-Amz-Target`, `application/x-amz-json-1.0`, bearer
+ * token), §6 (web search through `/mcp`) and §7.3 (error handling): the upstream call, its retries and its
+ * classification all happen before `open()` resolves, so the pool can fail over before the client has seen a
+ * byte. A 401/403 that looks like a stale token is retried once after a forced refresh, never in a loop (the
+ * Python loops forever, §9 item 9); 5xx and network failures get a few short retries; everything else
+ * becomes a classified `UpstreamError`. The body is then piped through `EventStreamDecoder` and
+ * `AmazonQToClaude`; `call.signal` goes to `fetch`, so a client that leaves cancels the upstream request.
+ *
+ * Not here: account selection, cooldowns and disabling (the pool acts on the error class), token storage
+ * (`TokenSource`), pings (the HTTP edge). Error messages carry the upstream's short error text, never tokens.
+ */
+import type { Channel, ChannelCall } from "../accounts/channel.ts";
+import type { TokenSource } from "../accounts/token_source.ts";
+import type { ClaudeStreamEvent } from "../claude/events.ts";
+import type { ThinkingSigner } from "../claude/thinking_signer.ts";
+import { UpstreamError } from "../errors.ts";
+import type { Account } from "../store/types.ts";
+import type { TokenEstimator } from "../usage/token_estimator.ts";
+import { AmazonQToClaude } from "./amazonq_to_claude.ts";
+import { classifyAmazonQError, isStaleTokenAnswer } from "./classify_amazonq_error.ts";
+import { EventStreamDecoder } from "./event_stream_decoder.ts";
+import { claudeToAmazonQ, thinkingRequested } from "./request_converter.ts";
+import { WebSearch } from "./web_search.ts";
+
+export interface AmazonQChannelOptions {
+  fetch: typeof fetch;
+  tokens: TokenSource;
+  /** `https://q.us-east-1.amazonaws.com/` (RPC flavour). */
+  apiEndpoint: string;
+  /** Default profile ARN for accounts without `other.profileArn` (Identity Center accounts need one). */
+  profileArn?: string;
+  signer: ThinkingSigner;
+  estimator: TokenEstimator;
+  /** MCP endpoint for web search (default: `/mcp` on the API endpoint's host). */
+  mcpEndpoint?: string;
+  now?: () => number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Retries after a 5xx or network failure (default 2). */
+  maxServerRetries?: number;
+}
+
+const TARGET = "AmazonCodeWhispererStreamingService.GenerateAssistantResponse";
+/** The Q CLI's identity (amazonq.md §2.2); the upstream serves CLI-origin requests from the CLI quota pool. */
+const USER_AGENT =
+  "aws-sdk-rust/1.3.9 ua/2.1 api/codewhispererstreaming/0.1.11582 os/macos lang/rust/1.87.0 md/appVersion-1.19.3 app/AmazonQ-For-CLI";
+const AMZ_USER_AGENT =
+  "aws-sdk-rust/1.3.9 ua/2.1 api/codewhispererstreaming/0.1.11582 os/macos lang/rust/1.87.0 m/F app/AmazonQ-For-CLI";
+/** Error bodies are short JSON; reading more would only let a broken proxy make us buffer megabytes. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+async function readErrorBody(response: Response): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < ERROR_BODY_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const decoder = new TextDecoder();
+  return parts.map((p) => decoder.decode(p, { stream: true })).join("") + decoder.decode();
+}
+
+function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function randomId(length: number, alphabet: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  for (const b of bytes) out += alphabet[b % alphabet.length];
+  return out;
+}
+
+type HeaderBuilder = (token: string, attempt: number) => Record<string, string>;
+
+export class AmazonQChannel implements Channel {
+  readonly type = "amazonq" as const;
+  readonly #fetch: typeof fetch;
+  readonly #tokens: TokenSource;
+  readonly #apiEndpoint: string;
+  readonly #mcpEndpoint: string;
+  readonly #profileArn: string | undefined;
+  readonly #signer: ThinkingSigner;
+  readonly #estimator: TokenEstimator;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #maxServerRetries: number;
+
+  constructor(options: AmazonQChannelOptions) {
+    this.#fetch = options.fetch;
+    this.#tokens = options.tokens;
+    this.#apiEndpoint = options.apiEndpoint;
+    this.#mcpEndpoint = options.mcpEndpoint ?? new URL("/mcp", options.apiEndpoint).toString();
+    this.#profileArn = options.profileArn;
+    this.#signer = options.signer;
+    this.#estimator = options.estimator;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? defaultSleep;
+    this.#maxServerRetries = options.maxServerRetries ?? 2;
+  }
+
+  async open(call: ChannelCall): Promise<ReadableStream<ClaudeStreamEvent>> {
+    if (WebSearch.wanted(call.request)) return await this.#webSearch(call);
+    const request = call.request;
+    const profileArn = this.#profileArnOf(call.account);
+    const body = JSON.stringify(claudeToAmazonQ(request, {
+      conversationId: call.conversationId,
+      modelId: call.upstreamModel,
+      profileArn,
+    }));
+    // One invocation id per client request, reused across retries (as the AWS SDKs do).
+    const invocationId = crypto.randomUUID();
+    const response = await this.#send(call, this.#apiEndpoint, body, (token, attempt) => ({
+      "authorization": `Bearer ${token}`,
+      "content-type": "application/x-amz-json-1.0",
+      "x-amz-target": TARGET,
+      "user-agent": USER_AGENT,
+      "x-amz-user-agent": AMZ_USER_AGENT,
+      "x-amzn-codewhisperer-optout": "true",
+      "amz-sdk-request": `attempt=${attempt}; max=${this.#maxServerRetries + 2}`,
+      "amz-sdk-invocation-id": invocationId,
+      "accept": "*/*",
+    }), true);
+    if (!response.body) {
+      throw new UpstreamError("transient", "Amazon Q answered without a body", {
+        provider: "amazonq",
+        upstreamStatus: response.status,
+      });
+    }
+    return response.body
+      .pipeThrough(new EventStreamDecoder())
+      .pipeThrough(
+        new AmazonQToClaude({
+          messageId: call.messageId,
+          model: request.model,
+          inputTokens: call.inputTokens,
+          sign: (thinking) => this.#signer.sign(thinking),
+          countTokens: (text) => this.#estimator.count(text),
+          stopSequences: request.stop_sequences,
+          maxTokens: request.max_tokens,
+          thinking: thinkingRequested(request),
+          now: this.#now,
+        }),
+      );
+  }
+
+  #profileArnOf(account: Account): string | undefined {
+    const own = account.other.profileArn;
+    return typeof own === "string" && own.length > 0 ? own : this.#profileArn;
+  }
+
+  async #webSearch(call: ChannelCall): Promise<ReadableStream<ClaudeStreamEvent>> {
+    const query = WebSearch.query(call.request);
+    const profileArn = this.#profileArnOf(call.account);
+    const rpcId = `web_search_tooluse_${
+      randomId(22, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    }_${this.#now()}_${randomId(8, "abcdefghijklmnopqrstuvwxyz0123456789")}`;
+    const response = await this.#send(
+      call,
+      this.#mcpEndpoint,
+      JSON.stringify(WebSearch.rpcBody(query, rpcId)),
+      (token) => {
+        const headers: Record<string, string> = {
+          "authorization": `Bearer ${token}`,
+          "content-type": "application/json",
+          "accept": "*/*",
+        };
+        // Identity Center accounts need the profile on the MCP call too (the Python never sent it).
+        if (profileArn) headers["x-amzn-kiro-profile-arn"] = profileArn;
+        return headers;
+      },
+      false,
+    );
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (cause) {
+      if (call.signal.aborted) throw call.signal.reason;
+      throw new UpstreamError("transient", "Amazon Q web search answer was cut off", {
+        provider: "amazonq",
+        cause,
+      });
+    }
+    const hits = WebSearch.parse(text);
+    const events = WebSearch.events({
+      messageId: call.messageId,
+      model: call.request.model,
+      inputTokens: call.inputTokens,
+      query,
+      toolUseId: `srvtoolu_${crypto.randomUUID().replaceAll("-", "")}`,
+      hits,
+      countTokens: (t) => this.#estimator.count(t),
+    });
+    return ReadableStream.from(events);
+  }
+
+  /**
+   * POSTs until the upstream accepts: at most one forced token refresh, at most `maxServerRetries` retries
+   * of 5xx / network failures; anything else is classified and thrown. Every refused body is consumed.
+   */
+  async #send(
+    call: ChannelCall,
+    url: string,
+    body: string,
+    headers: HeaderBuilder,
+    eventStream: boolean,
+  ): Promise<Response> {
+    const { account, signal } = call;
+    let token = await this.#tokens.accessToken(account, { signal });
+    let refreshed = false;
+    let serverRetries = 0;
+    for (let attempt = 1;; attempt++) {
+      let response: Response;
+      try {
+        response = await this.#fetch(url, { method: "POST", headers: headers(token, attempt), body, signal });
+      } catch (cause) {
+        if (signal.aborted) throw signal.reason;
+        if (serverRetries < this.#maxServerRetries) {
+          serverRetries++;
+          await this.#sleep(this.#backoff(serverRetries), signal);
+          continue;
+        }
+        const why = cause instanceof Error ? cause.message : String(cause);
+        throw new UpstreamError("transient", `Amazon Q could not be reached: ${why}`, {
+          provider: "amazonq",
+          cause,
+        });
+      }
+      const contentType = response.headers.get("content-type") ?? "";
+      // A 200 that is not an event stream (a captive proxy's page, a JSON error from a gateway) would only
+      // surface later as a decode error; classify it now, while the pool can still fail over.
+      if (
+        response.ok && (!eventStream || !/^(text\/html|application\/json|text\/plain)/i.test(contentType))
+      ) {
+        return response;
+      }
+      const status = response.status;
+      const text = await readErrorBody(response).catch(() => "");
+      if (!refreshed && isStaleTokenAnswer(status, text)) {
+        refreshed = true;
+        token = await this.#tokens.accessToken(account, { forceRefresh: true, signal });
+        continue;
+      }
+      const error = classifyAmazonQError({
+        status,
+        type: response.headers.get("x-amzn-errortype") ?? undefined,
+        body: text,
+        retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), this.#now()),
+        now: this.#now(),
+      });
+      if (status >= 500 && error.kind === "transient" && serverRetries < this.#maxServerRetries) {
+        serverRetries++;
+        await this.#sleep(this.#backoff(serverRetries), signal);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  /** Short exponential backoff with jitter: ~250 ms, ~500 ms, ~1 s ... */
+  #backoff(retry: number): number {
+    return 250 * 2 ** (retry - 1) + Math.floor(Math.random() * 100);
+  }
+}
