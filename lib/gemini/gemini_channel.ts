@@ -1,0 +1,225 @@
+/**
+ * `GeminiChannel`: serves a Claude request from a Gemini Code Assist (Antigravity) account.
+ *
+ * Converts the request (`claudeToGemini`), POSTs `{endpoint}/v1internal:streamGenerateContent?alt=sse` with
+ * the account's bearer token and the call's abort signal, and resolves only once the upstream has accepted
+ * the call: HTTP status checked and the first SSE message read, so a 429, a 5xx, an expired token or an
+ * error chunk in a 200 becomes a classified `UpstreamError` before the client has seen a byte and the pool
+ * can fail over (`gemini_and_custom.md` §3.5 "Recommended"). A 401 (or a 403 about the token) gets one
+ * forced token refresh and one retry. Then: bytes -> `TextDecoderStream` -> `EventSourceParserStream` ->
+ * `GeminiToClaude`, composed with `pipeThrough` so a cancelled client stream cancels the upstream body.
+ *
+ * It does not retry on other errors, wait, touch the store or discover projects: the account must carry
+ * `other.project` (the refresher can discover it as an `otherPatch`).
+ */
+import { type EventSourceMessage, EventSourceParserStream } from "eventsource-parser/stream";
+import type { Channel, ChannelCall } from "../accounts/channel.ts";
+import type { TokenSource } from "../accounts/token_source.ts";
+import type { ClaudeStreamEvent } from "../claude/events.ts";
+import { UpstreamError } from "../errors.ts";
+import { classifyGoogleError } from "./google_error.ts";
+import { GeminiToClaude } from "./gemini_to_claude.ts";
+import { claudeToGemini, geminiSessionId } from "./request_converter.ts";
+
+export interface GeminiChannelOptions {
+  fetch: typeof fetch;
+  tokens: TokenSource;
+  /** Default Code Assist endpoint (`config.gemini.apiEndpoint`), used when `other.api_endpoint` is unset. */
+  apiEndpoint: string;
+  userAgent: string;
+  now?: () => number;
+  /**
+   * Accepted for symmetry with the other channels; unused: this channel never waits between attempts
+   * (failing over to another account is the pool's job).
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** An SSE line longer than this is not Code Assist talking: fail instead of buffering without end. */
+const MAX_SSE_BUFFER_CHARS = 16 * 1024 * 1024;
+/** How much of an error body is read to classify it. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+async function readErrorBody(response: Response): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_ERROR_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // A body that breaks off still classifies by its status.
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all.subarray(0, MAX_ERROR_BODY_BYTES));
+}
+
+/** True when a 403 is about the token rather than about the account or project. */
+function isTokenRefusal(status: number, body: string): boolean {
+  if (status === 401) return true;
+  if (status !== 403) return false;
+  return /UNAUTHENTICATED|access token|invalid (?:authentication )?credentials|token (?:has )?expired/i.test(
+    body,
+  );
+}
+
+export class GeminiChannel implements Channel {
+  readonly type = "gemini" as const;
+  #options: GeminiChannelOptions;
+
+  constructor(options: GeminiChannelOptions) {
+    this.#options = options;
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  async open(call: ChannelCall): Promise<ReadableStream<ClaudeStreamEvent>> {
+    const { account, signal } = call;
+    const project = typeof account.other.project === "string" ? account.other.project : "";
+    if (project === "") {
+      throw new UpstreamError("auth", "gemini account has no Code Assist project (other.project)", {
+        provider: "gemini",
+      });
+    }
+    const endpoint =
+      (typeof account.other.api_endpoint === "string" && account.other.api_endpoint
+        ? account.other.api_endpoint
+        : this.#options.apiEndpoint).replace(/\/+$/, "");
+    const body = JSON.stringify(claudeToGemini(call.request, {
+      model: call.upstreamModel,
+      project,
+      sessionId: geminiSessionId(call.conversationId),
+      requestId: `agent-${crypto.randomUUID()}`,
+    }));
+    const url = `${endpoint}/v1internal:streamGenerateContent?alt=sse`;
+
+    let token = await this.#options.tokens.accessToken(account, { signal });
+    let response = await this.#post(url, token, body, signal);
+    if (!response.ok) {
+      const text = await readErrorBody(response);
+      if (!isTokenRefusal(response.status, text)) {
+        throw classifyGoogleError(response.status, text, { now: this.#now() });
+      }
+      token = await this.#options.tokens.accessToken(account, { forceRefresh: true, signal });
+      response = await this.#post(url, token, body, signal);
+      if (!response.ok) {
+        throw classifyGoogleError(response.status, await readErrorBody(response), { now: this.#now() });
+      }
+    }
+    if (!response.body) {
+      throw new UpstreamError("transient", "Gemini answered 200 without a body", {
+        provider: "gemini",
+        upstreamStatus: response.status,
+      });
+    }
+    const messages = await this.#peekFirstMessage(response.body);
+    return messages.pipeThrough(
+      new GeminiToClaude({
+        messageId: call.messageId,
+        model: call.request.model,
+        inputTokens: call.inputTokens,
+        now: this.#options.now,
+      }),
+    );
+  }
+
+  async #post(url: string, token: string, body: string, signal: AbortSignal): Promise<Response> {
+    try {
+      return await this.#options.fetch(url, {
+        method: "POST",
+        headers: {
+          "authorization": `Bearer ${token}`,
+          "content-type": "application/json",
+          "accept": "text/event-stream",
+          "user-agent": this.#options.userAgent,
+        },
+        body,
+        signal,
+      });
+    } catch (cause) {
+      if (signal.aborted) throw signal.reason ?? cause;
+      throw new UpstreamError("transient", `Gemini request failed: ${(cause as Error)?.message ?? cause}`, {
+        provider: "gemini",
+        cause,
+      });
+    }
+  }
+
+  /**
+   * Reads the first SSE message before the call counts as accepted: an empty body or an error chunk is a
+   * failure the pool can still fail over from. The message is then replayed in front of the rest; the
+   * wrapper pulls on demand, so backpressure and cancellation still reach the upstream body.
+   */
+  async #peekFirstMessage(body: ReadableStream<Uint8Array>): Promise<ReadableStream<EventSourceMessage>> {
+    const reader = body
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new EventSourceParserStream({ maxBufferSize: MAX_SSE_BUFFER_CHARS }))
+      .getReader();
+    const transient = (cause: unknown) =>
+      cause instanceof UpstreamError ? cause : new UpstreamError(
+        "transient",
+        `Gemini stream broke off: ${(cause as Error)?.message ?? cause}`,
+        { provider: "gemini", cause },
+      );
+    let first: ReadableStreamReadResult<EventSourceMessage>;
+    try {
+      first = await reader.read();
+    } catch (cause) {
+      await reader.cancel().catch(() => {});
+      throw transient(cause);
+    }
+    if (first.done) {
+      throw new UpstreamError("transient", "Gemini answered 200 with an empty stream", {
+        provider: "gemini",
+      });
+    }
+    // Only a chunk that can be an error is parsed here; the stage parses every chunk once anyway.
+    if (first.value.data.includes('"error"')) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(first.value.data);
+      } catch {
+        parsed = undefined;
+      }
+      const error = (parsed as { error?: { code?: number } } | undefined)?.error;
+      if (error && typeof error === "object") {
+        await reader.cancel().catch(() => {});
+        throw classifyGoogleError(Number(error.code ?? 0), parsed, { now: this.#now() });
+      }
+    }
+    let pending: EventSourceMessage | undefined = first.value;
+    return new ReadableStream<EventSourceMessage>({
+      async pull(controller) {
+        if (pending !== undefined) {
+          controller.enqueue(pending);
+          pending = undefined;
+          return;
+        }
+        try {
+          const next = await reader.read();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (cause) {
+          controller.error(transient(cause));
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+}

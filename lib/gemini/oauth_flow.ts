@@ -1,0 +1,299 @@
+/**
+ * `GeminiOAuthFlow`: the Google sign-in behind the Gemini donation page, from authorize URL to a new account.
+ *
+ * `begin` makes an authorize URL with a random single-use `state` (expiring after 10 minutes) and PKCE (S256),
+ * `access_type=offline` and `prompt=consent` so Google hands out a refresh token. `complete` checks the state
+ * (unknown, reused and expired states are refused), exchanges the code with its verifier, requires a refresh
+ * token, discovers (or onboards) the Code Assist project, reads the quota (a failure there is tolerated) and
+ * returns the `NewAccount` to store. Follows `gemini_and_custom.md` §1.1-1.6 and `platform.md` §8.4 with the
+ * fixes §8 asks for (state verified, PKCE, configurable client and redirect, project persisted).
+ *
+ * Pending states live in this instance only (created once in `main.ts`); with several server instances the
+ * browser must come back to the same one, or use the paste-back flow on the instance that began it. The
+ * OAuth client, scopes and endpoints come from configuration, never from code. It does not store anything:
+ * the route decides between insert and update. Failures are `ApiError`s with a status the route can send.
+ */
+import type { Config } from "../config.ts";
+import { ApiError, UpstreamError } from "../errors.ts";
+import type { NewAccount } from "../store/types.ts";
+import type { CodeAssistClient, ModelQuota } from "./code_assist_client.ts";
+
+export interface GeminiOAuthFlowOptions {
+  fetch: typeof fetch;
+  config: Config["gemini"];
+  codeAssist: Pick<CodeAssistClient, "discoverProject" | "fetchAvailableModels">;
+  now: () => number;
+  randomBytes?: (length: number) => Uint8Array;
+  /** How long a `state` stays valid (default 10 minutes). */
+  stateTtlMs?: number;
+  /** Pending states kept at most; the oldest is dropped beyond it (the begin route is public). */
+  maxPending?: number;
+}
+
+export interface OAuthStart {
+  authorizeUrl: string;
+  state: string;
+  clientId: string;
+  redirectUri: string;
+  expiresAt: number;
+}
+
+export interface OAuthCompletion {
+  code: string;
+  state: string;
+  /** When given, must match the redirect URI the state was issued for. */
+  redirectUri?: string;
+}
+
+interface PendingState {
+  verifier: string;
+  redirectUri: string;
+  expiresAt: number;
+}
+
+const DEFAULT_STATE_TTL_MS = 10 * 60_000;
+const DEFAULT_MAX_PENDING = 1000;
+
+function base64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The email claim of the id_token the token endpoint returned (straight from Google over TLS). */
+function emailFromIdToken(idToken: unknown): string | undefined {
+  if (typeof idToken !== "string") return undefined;
+  const payload = idToken.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const json = atob(
+      payload.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - (payload.length % 4)) % 4),
+    );
+    const claims = JSON.parse(json) as { email?: unknown; email_verified?: unknown };
+    if (typeof claims.email !== "string" || claims.email_verified === false) return undefined;
+    return claims.email.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function timestampLabel(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2025-06-01T12:34:56.789Z
+  return `Gemini-${iso.slice(0, 10).replaceAll("-", "")}-${iso.slice(11, 19).replaceAll(":", "")}`;
+}
+
+export class GeminiOAuthFlow {
+  #options: GeminiOAuthFlowOptions;
+  #pending = new Map<string, PendingState>();
+
+  constructor(options: GeminiOAuthFlowOptions) {
+    this.#options = options;
+  }
+
+  /** True when an OAuth client is configured (the donation page checks this first). */
+  get configured(): boolean {
+    return Boolean(this.#options.config.clientId && this.#options.config.clientSecret);
+  }
+
+  #random(length: number): Uint8Array {
+    return this.#options.randomBytes?.(length) ?? crypto.getRandomValues(new Uint8Array(length));
+  }
+
+  #prune(now: number): void {
+    for (const [state, pending] of this.#pending) if (pending.expiresAt <= now) this.#pending.delete(state);
+    const max = this.#options.maxPending ?? DEFAULT_MAX_PENDING;
+    // Map iteration is insertion order: the first keys are the oldest.
+    for (const state of this.#pending.keys()) {
+      if (this.#pending.size < max) break;
+      this.#pending.delete(state);
+    }
+  }
+
+  /** Starts a sign-in: the URL to send the user to, with a fresh state bound to `redirectUri`. */
+  async begin(redirectUri: string = this.#options.config.redirectUri): Promise<OAuthStart> {
+    const { config } = this.#options;
+    if (!config.clientId || !config.clientSecret) {
+      throw new ApiError("api_error", "Gemini OAuth is not configured on this server", { status: 503 });
+    }
+    const now = this.#options.now();
+    this.#prune(now);
+    const state = hex(this.#random(32));
+    const verifier = base64Url(this.#random(32));
+    const challenge = base64Url(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+    );
+    const expiresAt = now + (this.#options.stateTtlMs ?? DEFAULT_STATE_TTL_MS);
+    this.#pending.set(state, { verifier, redirectUri, expiresAt });
+    const url = new URL(config.authEndpoint);
+    url.search = new URLSearchParams({
+      client_id: config.clientId,
+      redirect_uri: redirectUri,
+      response_type: "code",
+      scope: config.scopes.join(" "),
+      access_type: "offline",
+      prompt: "consent",
+      state,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    }).toString();
+    return { authorizeUrl: url.toString(), state, clientId: config.clientId, redirectUri, expiresAt };
+  }
+
+  /** Finishes a sign-in: verifies the state, exchanges the code and builds the account to store. */
+  async complete(input: OAuthCompletion, signal?: AbortSignal): Promise<NewAccount> {
+    const { config } = this.#options;
+    if (!config.clientId || !config.clientSecret) {
+      throw new ApiError("api_error", "Gemini OAuth is not configured on this server", { status: 503 });
+    }
+    const pending = this.#pending.get(input.state);
+    // Single use: the state is spent whatever happens next.
+    this.#pending.delete(input.state);
+    if (!pending) {
+      throw new ApiError(
+        "invalid_request_error",
+        "Unknown or already used OAuth state; start the sign-in again",
+      );
+    }
+    const now = this.#options.now();
+    if (pending.expiresAt <= now) {
+      throw new ApiError("invalid_request_error", "The OAuth state has expired; start the sign-in again");
+    }
+    if (input.redirectUri !== undefined && input.redirectUri !== pending.redirectUri) {
+      throw new ApiError("invalid_request_error", "The OAuth state was issued for another redirect URI");
+    }
+    const tokens = await this.#exchange(input.code, pending, signal);
+    const project = await this.#discoverProject(tokens.accessToken, signal);
+    const quota = await this.#quota(tokens.accessToken, project, signal);
+    const other: Record<string, unknown> = {
+      project,
+      api_endpoint: config.apiEndpoint,
+      quota,
+      quota_updated_at: quota ? new Date(now).toISOString() : null,
+    };
+    if (tokens.email) other.email = tokens.email;
+    return {
+      type: "gemini",
+      label: timestampLabel(now),
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      refreshToken: tokens.refreshToken,
+      accessToken: tokens.accessToken,
+      tokenExpiresAt: now + tokens.expiresIn * 1000,
+      other: { ...other, quota: quota ?? {} },
+      enabled: true,
+    };
+  }
+
+  async #exchange(
+    code: string,
+    pending: PendingState,
+    signal?: AbortSignal,
+  ): Promise<{ accessToken: string; refreshToken: string; expiresIn: number; email?: string }> {
+    const { config } = this.#options;
+    let response: Response;
+    try {
+      response = await this.#options.fetch(config.tokenEndpoint, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "accept": "application/json" },
+        body: new URLSearchParams({
+          client_id: config.clientId ?? "",
+          client_secret: config.clientSecret ?? "",
+          code,
+          code_verifier: pending.verifier,
+          grant_type: "authorization_code",
+          redirect_uri: pending.redirectUri,
+        }),
+        signal,
+      });
+    } catch (cause) {
+      throw new ApiError("api_error", "Could not reach Google to exchange the authorization code", {
+        status: 502,
+        cause,
+      });
+    }
+    let body: Record<string, unknown> = {};
+    try {
+      const parsed = JSON.parse(await response.text());
+      if (parsed && typeof parsed === "object") body = parsed;
+    } catch {
+      // classified by status below
+    }
+    if (!response.ok) {
+      const reason = typeof body.error === "string" ? body.error : `HTTP ${response.status}`;
+      if (response.status >= 500) {
+        throw new ApiError("api_error", `Google failed to exchange the authorization code (${reason})`, {
+          status: 502,
+        });
+      }
+      throw new ApiError(
+        "invalid_request_error",
+        `Google refused the authorization code (${reason}); sign in again`,
+      );
+    }
+    if (typeof body.access_token !== "string" || !body.access_token) {
+      throw new ApiError("api_error", "Google's token response has no access token", { status: 502 });
+    }
+    if (typeof body.refresh_token !== "string" || !body.refresh_token) {
+      throw new ApiError(
+        "invalid_request_error",
+        "Google returned no refresh token. Remove this app's access at https://myaccount.google.com/permissions and sign in again.",
+      );
+    }
+    const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 3599;
+    return {
+      accessToken: body.access_token,
+      refreshToken: body.refresh_token,
+      expiresIn,
+      email: emailFromIdToken(body.id_token),
+    };
+  }
+
+  async #discoverProject(accessToken: string, signal?: AbortSignal): Promise<string> {
+    try {
+      return await this.#options.codeAssist.discoverProject(
+        accessToken,
+        this.#options.config.apiEndpoint,
+        signal,
+      );
+    } catch (error) {
+      if (
+        error instanceof UpstreamError &&
+        (error.kind === "client" || error.kind === "suspended" || error.kind === "auth")
+      ) {
+        throw new ApiError(
+          "invalid_request_error",
+          `This Google account cannot use Code Assist: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw new ApiError("api_error", "Could not look up the Code Assist project; try again later", {
+        status: 502,
+        cause: error,
+      });
+    }
+  }
+
+  async #quota(
+    accessToken: string,
+    project: string,
+    signal?: AbortSignal,
+  ): Promise<Record<string, ModelQuota> | null> {
+    try {
+      return await this.#options.codeAssist.fetchAvailableModels(
+        accessToken,
+        this.#options.config.apiEndpoint,
+        project,
+        signal,
+      );
+    } catch {
+      // Quota is informative only; the account works without it.
+      return null;
+    }
+  }
+}
