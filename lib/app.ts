@@ -11,6 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Deps } from "./app_env.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { RequestAuth } from "./admin/request_auth.ts";
+import { openAIErrorBody } from "./openai/openai_error_body.ts";
 import { createAccountRoutes } from "../routes/accounts.ts";
 import { createAdminSessionRoutes } from "../routes/admin_session.ts";
 import { createClientKeyRoutes } from "../routes/client_keys.ts";
@@ -22,10 +23,12 @@ import { createStaticPageRoutes } from "../routes/static_pages.ts";
 import { createTelemetryRoutes } from "../routes/telemetry.ts";
 import { createUsageRoutes } from "../routes/usage.ts";
 
-/** Errors on these paths are answered in OpenAI's error shape. */
-export type ErrorShaper = (error: ApiError, path: string) => Record<string, unknown> | null;
+/** OpenAI clients get OpenAI's error shape. */
+function openAIShape(error: ApiError, path: string): Record<string, unknown> | null {
+  return path === "/v1/chat/completions" ? { ...openAIErrorBody(error).body } : null;
+}
 
-export function createApp(deps: Deps, options: { errorShapers?: ErrorShaper[] } = {}): Hono<AppEnv> {
+export function createApp(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const auth = new RequestAuth(deps);
 
@@ -61,10 +64,8 @@ export function createApp(deps: Deps, options: { errorShapers?: ErrorShaper[] } 
     }
     if (apiError.retryAfterSeconds !== undefined) c.header("retry-after", String(apiError.retryAfterSeconds));
     c.header("request-id", c.get("requestId"));
-    for (const shape of options.errorShapers ?? []) {
-      const body = shape(apiError, c.req.path);
-      if (body) return c.json(body, apiError.status as 400);
-    }
+    const openAIBody = openAIShape(apiError, c.req.path);
+    if (openAIBody) return c.json(openAIBody, apiError.status as 400);
     return c.json(apiError.toBody(), apiError.status as 400);
   });
 

@@ -1,22 +1,123 @@
 /**
  * The upstream backends (Amazon Q, Gemini, custom API) wired for `buildDeps`: their channels, token
- * refreshers, onboarding routes and connectivity test, from configuration.
+ * refreshers, onboarding routes and connectivity test, from configuration. Built once at start; the
+ * upstream `fetch` keeps its pooled connections for the life of the process.
  */
+import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
+import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
+import { DeviceLogin } from "./amazonq/device_login.ts";
+import { DeviceLoginSessions } from "./amazonq/device_login_sessions.ts";
+import type { TokenManager } from "./accounts/token_manager.ts";
+import type { AppEnv } from "./app_env.ts";
 import type { BackendParts } from "./build_deps.ts";
 import type { ThinkingSigner } from "./claude/thinking_signer.ts";
 import type { Config } from "./config.ts";
-import type { TokenManager } from "./accounts/token_manager.ts";
+import { CodeAssistClient } from "./gemini/code_assist_client.ts";
+import { GeminiChannel } from "./gemini/gemini_channel.ts";
+import { GeminiRefresher } from "./gemini/gemini_refresher.ts";
+import { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
+import { CustomChannel } from "./openai/custom_channel.ts";
+import { testCustomAccount } from "./openai/custom_connection_test.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
+import { createAmazonQOnboardingRoutes } from "../routes/amazonq_onboarding.ts";
+import { createGeminiOAuthRoutes } from "../routes/gemini_oauth.ts";
+import { createOpenAIChatRoutes } from "../routes/openai_chat.ts";
 
 export interface BackendInput {
   config: Config;
   signer: ThinkingSigner;
   estimator: TokenEstimator;
   staticDir: string;
+  /** Test hooks: shorter waits. */
+  sleep?: (ms: number) => Promise<void>;
+  claimWaitMs?: number;
 }
 
 export function createBackends(
-  _input: BackendInput,
+  input: BackendInput,
 ): (parts: { tokens: TokenManager; fetch: typeof fetch; now: () => number }) => BackendParts {
-  return () => ({ channels: {}, refreshers: {} });
+  const { config, signer, estimator } = input;
+  return ({ tokens, fetch, now }) => {
+    const codeAssist = new CodeAssistClient({ fetch, userAgent: config.gemini.userAgent, now });
+    const flow = new GeminiOAuthFlow({ fetch, config: config.gemini, codeAssist, now });
+    const deviceLogin = new DeviceLogin({
+      fetch,
+      oidcEndpoint: config.amazonq.oidcEndpoint,
+      startUrl: config.amazonq.startUrl,
+      now,
+    });
+    return {
+      channels: {
+        amazonq: new AmazonQChannel({
+          fetch,
+          tokens,
+          apiEndpoint: config.amazonq.apiEndpoint,
+          ...(config.amazonq.profileArn ? { profileArn: config.amazonq.profileArn } : {}),
+          signer,
+          estimator,
+          now,
+        }),
+        gemini: new GeminiChannel({
+          fetch,
+          tokens,
+          apiEndpoint: config.gemini.apiEndpoint,
+          userAgent: config.gemini.userAgent,
+          now,
+        }),
+        custom_api: new CustomChannel({ fetch, sign: (thinking) => signer.sign(thinking), now }),
+      },
+      refreshers: {
+        amazonq: new AmazonQRefresher({
+          fetch,
+          tokenEndpoint: config.amazonq.tokenEndpoint,
+          kiroRefreshEndpoint: config.amazonq.kiroRefreshEndpoint,
+          now,
+        }),
+        gemini: new GeminiRefresher({
+          fetch,
+          tokenEndpoint: config.gemini.tokenEndpoint,
+          ...(config.gemini.clientId ? { clientId: config.gemini.clientId } : {}),
+          ...(config.gemini.clientSecret ? { clientSecret: config.gemini.clientSecret } : {}),
+          now,
+          codeAssist,
+          apiEndpoint: config.gemini.apiEndpoint,
+        }),
+      },
+      routeModules: [
+        (deps) => {
+          const sessions = new DeviceLoginSessions(
+            deviceLogin,
+            now,
+            async (account) => (await deps.store.accounts.create(account)).id,
+          );
+          return createAmazonQOnboardingRoutes(deps, sessions, {
+            ...(input.claimWaitMs !== undefined ? { claimWaitMs: input.claimWaitMs } : {}),
+            ...(input.sleep ? { sleep: input.sleep } : {}),
+          });
+        },
+        (deps) =>
+          createGeminiOAuthRoutes<AppEnv>({
+            flow,
+            accounts: {
+              list: (f) => deps.store.accounts.list(f),
+              create: async (a) => {
+                const created = await deps.store.accounts.create(a);
+                deps.pool.invalidate();
+                return created;
+              },
+              update: async (id, p) => {
+                const updated = await deps.store.accounts.update(id, p);
+                deps.pool.invalidate();
+                return updated;
+              },
+              patchOther: (id, p) => deps.store.accounts.patchOther(id, p),
+            },
+            ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
+            staticDir: deps.staticDir,
+          }),
+        (deps) => createOpenAIChatRoutes(deps),
+      ],
+      testAccount: (account) => testCustomAccount(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
+    };
+  };
 }

@@ -5,6 +5,7 @@
 import { createApp } from "../../lib/app.ts";
 import type { AppEnv, Deps } from "../../lib/app_env.ts";
 import { type BackendParts, buildDeps } from "../../lib/build_deps.ts";
+import { createBackends } from "../../lib/backends.ts";
 import { ThinkingSigner } from "../../lib/claude/thinking_signer.ts";
 import { parseConfig } from "../../lib/config.ts";
 import { NullLogger } from "../../lib/log.ts";
@@ -51,6 +52,17 @@ export interface TestAppOptions {
   realClock?: boolean;
   pingIntervalMs?: number;
   poolWaitMs?: number;
+  /** Longest wait of `/v2/auth/claim` (real backends only). */
+  claimWaitMs?: number;
+}
+
+/** Serves the app on 127.0.0.1:0 (for SDK clients); returns its base URL and a stop function. */
+export function serveTestApp(t: TestApp): { url: string; stop: () => Promise<void> } {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request, info) => t.app.fetch(request, { remoteAddr: info.remoteAddr }),
+  );
+  return { url: `http://127.0.0.1:${server.addr.port}`, stop: () => server.shutdown() };
 }
 
 export function makeTestApp(options: TestAppOptions = {}): TestApp {
@@ -73,7 +85,16 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
     pingIntervalMs: options.pingIntervalMs ?? 15_000,
     ...(options.random ? { random: options.random } : {}),
     ...(options.poolWaitMs !== undefined ? { poolWaitMs: options.poolWaitMs } : {}),
-    backends: options.backends ?? (() => ({ channels: {}, refreshers: {} })),
+    // The real backends by default, pointed at whatever upstream URLs the test put in `env`.
+    backends: options.backends ??
+      createBackends({
+        config,
+        signer: TEST_SIGNER,
+        estimator: estimator(),
+        staticDir: STATIC_DIR,
+        sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
+        claimWaitMs: options.claimWaitMs ?? 200,
+      }),
   });
   const app = createApp(deps);
   return {

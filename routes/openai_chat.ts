@@ -1,0 +1,55 @@
+/**
+ * `POST /v1/chat/completions`: the OpenAI-compatible inbound API.
+ *
+ * The OpenAI request becomes the internal Claude request and is served by whichever channel routes the
+ * model (Amazon Q, Gemini or custom), exactly like `/v1/messages`; the Claude events are answered as
+ * `chat.completion.chunk`s (or one `chat.completion` for `stream:false`). Errors before the first byte are
+ * in OpenAI's error shape (see `openAIErrorShaper`).
+ */
+import { Hono } from "hono";
+import { MessageCollector } from "../lib/claude/message_collector.ts";
+import type { AppEnv, Deps } from "../lib/app_env.ts";
+import { ApiError } from "../lib/errors.ts";
+import { openAIRequestToClaude } from "../lib/openai/openai_request_to_claude.ts";
+import { openAIResponseFromClaude } from "../lib/openai/openai_response_from_claude.ts";
+import { openAISseBody } from "../lib/openai/openai_sse_body.ts";
+import { openForRequest } from "./messages.ts";
+
+export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post("/v1/chat/completions", async (c) => {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch (cause) {
+      if (cause instanceof ApiError) throw cause;
+      throw new ApiError("invalid_request_error", "request body is not valid JSON", { cause });
+    }
+    const inbound = openAIRequestToClaude(raw);
+    const signal = AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]);
+    const result = await openForRequest(deps, c, inbound.request, signal);
+    const id = "chatcmpl-" + result.messageId.slice(4);
+    const created = Math.floor(deps.now() / 1000);
+    if (!inbound.stream) {
+      const message = await MessageCollector.collect(result.events);
+      return c.json(openAIResponseFromClaude(message, { id, created, model: result.model }));
+    }
+    const body = openAISseBody(result.events, {
+      id,
+      model: result.model,
+      created,
+      includeUsage: inbound.includeUsage,
+      onError: (error) =>
+        deps.log.warn("stream ended with an error", { requestId: c.get("requestId"), accountId: result.account.id, error }),
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+        "request-id": c.get("requestId"),
+      },
+    });
+  });
+  return app;
+}
