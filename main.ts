@@ -69,7 +69,7 @@ if (!(await deps.clientKeys.keysConfigured())) {
   log.warn("no client key configured (API_KEY or /v2/keys): serving loopback clients only");
 }
 
-const holder = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+const holder = `pid${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
 const refresh = () =>
   runRefreshJob({
     store,
