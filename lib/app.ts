@@ -52,7 +52,9 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     onError: () => {
       throw new ApiError(
         "request_too_large",
-        `request body exceeds the limit of ${Math.round(deps.config.bodyLimitBytes / 1048576)} MiB (BODY_LIMIT_MB)`,
+        `request body exceeds the limit of ${
+          Math.round(deps.config.bodyLimitBytes / 1048576)
+        } MiB (BODY_LIMIT_MB)`,
       );
     },
   }));
@@ -60,7 +62,11 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.onError((error, c) => {
     const apiError = toApiError(error);
     if (apiError.status >= 500 && !(error instanceof ApiError)) {
-      deps.log.error("request failed", { requestId: c.get("requestId"), error, stack: (error as Error)?.stack });
+      deps.log.error("request failed", {
+        requestId: c.get("requestId"),
+        error,
+        stack: (error as Error)?.stack,
+      });
     }
     if (apiError.retryAfterSeconds !== undefined) c.header("retry-after", String(apiError.retryAfterSeconds));
     c.header("request-id", c.get("requestId"));
@@ -71,7 +77,10 @@ export function createApp(deps: Deps): Hono<AppEnv> {
 
   app.notFound((c) => {
     c.header("request-id", c.get("requestId"));
-    return c.json(new ApiError("not_found_error", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404);
+    return c.json(
+      new ApiError("not_found_error", `no route for ${c.req.method} ${c.req.path}`).toBody(),
+      404,
+    );
   });
 
   app.route("/", createHealthRoutes(deps));

@@ -117,7 +117,8 @@ export function createBackends(
           }),
         (deps) => createOpenAIChatRoutes(deps),
       ],
-      testAccount: (account) => testCustomAccount(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
+      testAccount: (account) =>
+        testCustomAccount(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
     };
   };
 }

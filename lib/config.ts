@@ -111,7 +111,9 @@ class Reader {
     if (raw === undefined) return fallback;
     if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
     const value = Number(raw);
-    if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+    if (value < min || value > max) {
+      throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+    }
     return value;
   }
 
@@ -161,7 +163,9 @@ export function parseConfig(get: EnvGetter): Config {
   const dataDir = r.str("DATA_DIR") ?? "./data";
   const databaseUrl = r.str("DATABASE_URL") ?? `sqlite:${dataDir.replace(/\/+$/, "")}/amq2api.db`;
   if (!/^(sqlite:.+|mysql:\/\/.+)$/.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must be sqlite:<path> or mysql://user:pass@host/db, got "${databaseUrl}"`);
+    throw new ConfigError(
+      `DATABASE_URL must be sqlite:<path> or mysql://user:pass@host/db, got "${databaseUrl}"`,
+    );
   }
   const apiKeys = (r.str("API_KEY") ?? "").split(",").map((k) => k.trim()).filter((k) => k.length > 0);
   for (const key of apiKeys) {
@@ -229,7 +233,9 @@ export function parseConfig(get: EnvGetter): Config {
   };
   const hasAmazonq = [config.amazonq.refreshToken, config.amazonq.clientId, config.amazonq.clientSecret];
   if (hasAmazonq.some((v) => v !== undefined) && hasAmazonq[0] === undefined) {
-    throw new ConfigError("AMAZONQ_REFRESH_TOKEN is required when AMAZONQ_CLIENT_ID or AMAZONQ_CLIENT_SECRET is set");
+    throw new ConfigError(
+      "AMAZONQ_REFRESH_TOKEN is required when AMAZONQ_CLIENT_ID or AMAZONQ_CLIENT_SECRET is set",
+    );
   }
   return deepFreeze(config);
 }

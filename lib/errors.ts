@@ -116,7 +116,9 @@ export class UpstreamError extends Error {
 
   /** The Claude error a client gets when this is the final outcome of its request. */
   clientError(): ApiError {
-    const retryAfterSeconds = this.retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(this.retryAfterMs / 1000));
+    const retryAfterSeconds = this.retryAfterMs === undefined
+      ? undefined
+      : Math.max(1, Math.ceil(this.retryAfterMs / 1000));
     switch (this.kind) {
       case "context_overflow":
         return new ApiError("invalid_request_error", this.message, { cause: this });
@@ -128,7 +130,10 @@ export class UpstreamError extends Error {
       }
       case "throttled":
       case "quota_exhausted":
-        return new ApiError("rate_limit_error", this.message, { retryAfterSeconds: retryAfterSeconds ?? 30, cause: this });
+        return new ApiError("rate_limit_error", this.message, {
+          retryAfterSeconds: retryAfterSeconds ?? 30,
+          cause: this,
+        });
       case "transient":
         if (this.upstreamStatus === 529 || this.upstreamStatus === 503) {
           return new ApiError("overloaded_error", this.message, { retryAfterSeconds, cause: this });
@@ -137,7 +142,10 @@ export class UpstreamError extends Error {
       case "suspended":
       case "invalid_grant":
       case "auth":
-        return new ApiError("api_error", `upstream account unusable: ${this.message}`, { status: 502, cause: this });
+        return new ApiError("api_error", `upstream account unusable: ${this.message}`, {
+          status: 502,
+          cause: this,
+        });
     }
   }
 }
@@ -163,7 +171,10 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof UpstreamError) return error.clientError();
   if (error instanceof ProtocolError) {
-    return new ApiError("api_error", `upstream sent malformed data: ${error.message}`, { status: 502, cause: error });
+    return new ApiError("api_error", `upstream sent malformed data: ${error.message}`, {
+      status: 502,
+      cause: error,
+    });
   }
   return new ApiError("api_error", "internal server error", { cause: error });
 }

@@ -39,14 +39,20 @@ export const accountPatchSchema = z.strictObject({
 });
 
 /** Problems with a custom account's `other`, as `field: message` strings. */
-export function customAccountProblems(other: Record<string, unknown>, clientSecret: string | null | undefined): string[] {
+export function customAccountProblems(
+  other: Record<string, unknown>,
+  clientSecret: string | null | undefined,
+): string[] {
   const problems: string[] = [];
   const base = other.api_base;
-  if (typeof base !== "string" || base.trim() === "") problems.push("other.api_base: required for custom_api accounts");
-  else {
+  if (typeof base !== "string" || base.trim() === "") {
+    problems.push("other.api_base: required for custom_api accounts");
+  } else {
     try {
       const url = new URL(base);
-      if (url.protocol !== "http:" && url.protocol !== "https:") problems.push("other.api_base: must be an http(s) URL");
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        problems.push("other.api_base: must be an http(s) URL");
+      }
     } catch {
       problems.push("other.api_base: must be an http(s) URL");
     }

@@ -56,7 +56,10 @@ export class AccountLifecycle {
       case "quota_exhausted": {
         const until = error.resetAt && error.resetAt > now ? error.resetAt : now + this.#parkMs;
         if (account.type === "gemini") {
-          const parked = { ...(account.other.quota_parked as Record<string, number> | undefined), [model]: until };
+          const parked = {
+            ...(account.other.quota_parked as Record<string, number> | undefined),
+            [model]: until,
+          };
           await this.#store.accounts.patchOther(account.id, { quota_parked: parked });
           await this.#store.accounts.update(account.id, { last_error: message });
         } else {

@@ -152,9 +152,13 @@ export class AccountPool {
         const seconds = Math.max(1, Math.ceil((soonest - now) / 1000));
         return {
           reason: "none",
-          error: new ApiError("rate_limit_error", `every account that serves ${route.model} is cooling down or at its limit`, {
-            retryAfterSeconds: seconds,
-          }),
+          error: new ApiError(
+            "rate_limit_error",
+            `every account that serves ${route.model} is cooling down or at its limit`,
+            {
+              retryAfterSeconds: seconds,
+            },
+          ),
         };
       }
       return {
@@ -174,7 +178,10 @@ export class AccountPool {
   ): Promise<{ lease: Lease } | { reason: "none"; error: ApiError }> {
     const account = await this.#store.accounts.get(options.forcedAccountId!);
     if (!account) {
-      return { reason: "none", error: new ApiError("not_found_error", `account ${options.forcedAccountId} not found`) };
+      return {
+        reason: "none",
+        error: new ApiError("not_found_error", `account ${options.forcedAccountId} not found`),
+      };
     }
     if (!account.enabled && !options.allowDisabled) {
       return { reason: "none", error: new ApiError("permission_error", `account ${account.id} is disabled`) };
@@ -192,7 +199,9 @@ export class AccountPool {
       const until = (parkedModels as Record<string, unknown>)[model];
       if (typeof until === "number" && until > now) return until;
     }
-    if (account.rate_limit_per_hour > 0 && this.#window.count(account.id, now) >= account.rate_limit_per_hour) {
+    if (
+      account.rate_limit_per_hour > 0 && this.#window.count(account.id, now) >= account.rate_limit_per_hour
+    ) {
       return now + 60_000;
     }
     return null;
@@ -222,7 +231,8 @@ export class AccountPool {
     let total = 0;
     const scores = pool.map((c) => {
       const health = this.#health.get(c.account.id)?.score ?? 1;
-      const score = Math.max(1, c.account.weight) * (0.05 + 0.95 * health) / (1 + this.inflight(c.account.id));
+      const score = Math.max(1, c.account.weight) * (0.05 + 0.95 * health) /
+        (1 + this.inflight(c.account.id));
       total += score;
       return score;
     });

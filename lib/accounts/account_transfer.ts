@@ -125,7 +125,10 @@ export function parseAccountImport(data: unknown): ImportResult {
       return { accounts, errors };
     }
   }
-  if (value && typeof value === "object" && !Array.isArray(value) && Array.isArray((value as { accounts?: unknown }).accounts)) {
+  if (
+    value && typeof value === "object" && !Array.isArray(value) &&
+    Array.isArray((value as { accounts?: unknown }).accounts)
+  ) {
     value = (value as { accounts: unknown[] }).accounts;
   }
   if (!Array.isArray(value)) return { accounts, errors: ["data: expected a list of accounts"] };
@@ -141,7 +144,10 @@ export function parseAccountImport(data: unknown): ImportResult {
 }
 
 /** This server's JSON export; secrets only with `includeSecrets`. */
-export function exportAccounts(accounts: readonly Account[], includeSecrets: boolean): Record<string, unknown> {
+export function exportAccounts(
+  accounts: readonly Account[],
+  includeSecrets: boolean,
+): Record<string, unknown> {
   return {
     version: 1,
     accounts: accounts.map((a) => {
@@ -170,7 +176,12 @@ export function exportKiroGate(accounts: readonly Account[]): Array<Record<strin
     .filter((a) => a.type === "amazonq" && a.refreshToken)
     .map((a): Record<string, string> =>
       a.clientId && a.clientSecret
-        ? { refreshToken: a.refreshToken!, authType: "idc", clientId: a.clientId, clientSecret: a.clientSecret }
+        ? {
+          refreshToken: a.refreshToken!,
+          authType: "idc",
+          clientId: a.clientId,
+          clientSecret: a.clientSecret,
+        }
         : { refreshToken: a.refreshToken!, authType: "social" }
     );
 }

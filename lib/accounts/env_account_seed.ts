@@ -6,7 +6,10 @@
 import type { Config } from "../config.ts";
 import type { Store } from "../store/types.ts";
 
-export async function seedEnvAccount(config: Config, store: Store): Promise<"none" | "created" | "updated" | "unchanged"> {
+export async function seedEnvAccount(
+  config: Config,
+  store: Store,
+): Promise<"none" | "created" | "updated" | "unchanged"> {
   const q = config.amazonq;
   if (!q.refreshToken) return "none";
   const existing = (await store.accounts.list({ type: "amazonq" })).find((a) => a.other.source === "env");

@@ -61,7 +61,10 @@ function hasWebSearch(request: ClaudeRequest): boolean {
 function asUpstreamError(error: unknown): UpstreamError | null {
   if (error instanceof UpstreamError) return error;
   if (error instanceof ProtocolError) {
-    return new UpstreamError("transient", `malformed upstream data: ${error.message}`, { provider: "stream", cause: error });
+    return new UpstreamError("transient", `malformed upstream data: ${error.message}`, {
+      provider: "stream",
+      cause: error,
+    });
   }
   return null;
 }
@@ -146,7 +149,8 @@ export class MessageGateway {
         if (!FAILOVER_CLASSES.has(upstream.kind) || req.signal.aborted) throw upstream;
       }
     }
-    throw lastError ?? new ApiError("overloaded_error", "no account could serve the request", { status: 503 });
+    throw lastError ??
+      new ApiError("overloaded_error", "no account could serve the request", { status: 503 });
   }
 
   async #finish(account: Account, upstreamModel: string, model: string, s: UsageSummary, requestId: string) {
@@ -167,7 +171,12 @@ export class MessageGateway {
     }
     const upstream = asUpstreamError(s.error);
     if (upstream) {
-      d.log.warn("upstream stream failed", { requestId, accountId: account.id, kind: upstream.kind, error: upstream.message });
+      d.log.warn("upstream stream failed", {
+        requestId,
+        accountId: account.id,
+        kind: upstream.kind,
+        error: upstream.message,
+      });
       await d.lifecycle.failure(account, upstream, upstreamModel);
     }
   }

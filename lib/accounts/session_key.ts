@@ -17,7 +17,9 @@ export function sessionKeyOf(sessionHeader: string | undefined, request: ClaudeR
   const hash = createHash("sha256");
   for (const block of first.content) {
     if (block.type === "text") hash.update(block.text);
-    else if (block.type === "image" && block.source.type === "base64") hash.update(block.source.data.slice(0, 4096));
+    else if (block.type === "image" && block.source.type === "base64") {
+      hash.update(block.source.data.slice(0, 4096));
+    }
   }
   return `f:${hash.digest("hex").slice(0, 32)}`;
 }

@@ -8,7 +8,11 @@
  */
 import type { ClaudeStreamEvent } from "../claude/events.ts";
 
-const COMMITTING = new Set<ClaudeStreamEvent["type"]>(["content_block_start", "message_delta", "message_stop"]);
+const COMMITTING = new Set<ClaudeStreamEvent["type"]>([
+  "content_block_start",
+  "message_delta",
+  "message_stop",
+]);
 
 export async function peekStream(
   stream: ReadableStream<ClaudeStreamEvent>,

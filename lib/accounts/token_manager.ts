@@ -48,10 +48,15 @@ export class TokenManager implements TokenSource {
     return account.tokenExpiresAt === null || account.tokenExpiresAt - this.#now() > this.#leadMs;
   }
 
-  accessToken(account: Account, options: { forceRefresh?: boolean; signal?: AbortSignal } = {}): Promise<string> {
+  accessToken(
+    account: Account,
+    options: { forceRefresh?: boolean; signal?: AbortSignal } = {},
+  ): Promise<string> {
     if (account.type === "custom_api") {
       if (!account.clientSecret) {
-        return Promise.reject(new UpstreamError("auth", "custom API account has no API key", { provider: "custom" }));
+        return Promise.reject(
+          new UpstreamError("auth", "custom API account has no API key", { provider: "custom" }),
+        );
       }
       return Promise.resolve(account.clientSecret);
     }
@@ -75,13 +80,17 @@ export class TokenManager implements TokenSource {
     const account = await this.#store.accounts.get(accountId);
     if (!account) throw new UpstreamError("auth", "account no longer exists", { provider: "store" });
     if (staleToken !== undefined) {
-      if (account.accessToken && account.accessToken !== staleToken && this.isFresh(account)) return account.accessToken;
+      if (account.accessToken && account.accessToken !== staleToken && this.isFresh(account)) {
+        return account.accessToken;
+      }
     } else if (this.isFresh(account)) {
       return account.accessToken!;
     }
     const refresher = this.#refreshers[account.type];
     if (!refresher) {
-      throw new UpstreamError("auth", `no token refresh for ${account.type} accounts`, { provider: account.type });
+      throw new UpstreamError("auth", `no token refresh for ${account.type} accounts`, {
+        provider: account.type,
+      });
     }
     if (!account.refreshToken) {
       await this.#store.accounts.update(account.id, { last_refresh_status: "failed_missing_credentials" });

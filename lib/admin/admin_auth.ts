@@ -64,12 +64,22 @@ export class AdminAuth {
   async setup(username: string, password: string): Promise<void> {
     validateCredentials(username, password);
     const hash = await this.#hasher.hash(password);
-    const created = await this.#store.admins.createFirst({ id: crypto.randomUUID(), username, password_hash: hash });
-    if (!created) throw new ApiError("invalid_request_error", "an admin account already exists", { status: 409 });
+    const created = await this.#store.admins.createFirst({
+      id: crypto.randomUUID(),
+      username,
+      password_hash: hash,
+    });
+    if (!created) {
+      throw new ApiError("invalid_request_error", "an admin account already exists", { status: 409 });
+    }
   }
 
   /** Checks credentials under the per-address limits; returns a new session token. */
-  async login(username: string, password: string, clientKey: string): Promise<{ token: string; expiresAt: number }> {
+  async login(
+    username: string,
+    password: string,
+    clientKey: string,
+  ): Promise<{ token: string; expiresAt: number }> {
     const now = this.#now();
     const previous = await this.#store.loginAttempts.get(clientKey);
     if (previous?.locked_until && previous.locked_until > now) {
@@ -96,7 +106,9 @@ export class AdminAuth {
       });
     }
     const user = await this.#store.admins.findByUsername(username);
-    const ok = user ? await this.#hasher.verify(password, user.password_hash) : (await this.#hasher.burn(password), false);
+    const ok = user
+      ? await this.#hasher.verify(password, user.password_hash)
+      : (await this.#hasher.burn(password), false);
     if (!ok || !user) {
       attempts.failures += 1;
       if (attempts.failures >= this.#threshold) {
@@ -106,10 +118,17 @@ export class AdminAuth {
       await this.#store.loginAttempts.put(attempts);
       throw new ApiError("authentication_error", "invalid username or password");
     }
-    await this.#store.loginAttempts.clear(clientKey);
+    // A success forgets failures and any lock but stays counted in the rate window: clearing the whole
+    // record here made the per-window limit unreachable (the lockout always came first).
+    await this.#store.loginAttempts.put({ ...attempts, failures: 0, locked_until: null });
     const token = randomBytes(32).toString("hex");
     const expiresAt = now + this.#ttl;
-    await this.#store.sessions.create({ token_hash: secretDigest(token), admin_id: user.id, created_at: now, expires_at: expiresAt });
+    await this.#store.sessions.create({
+      token_hash: secretDigest(token),
+      admin_id: user.id,
+      created_at: now,
+      expires_at: expiresAt,
+    });
     return { token, expiresAt };
   }
 
@@ -143,6 +162,10 @@ function validateCredentials(username: string, password: string): void {
   if (username.length < 3 || username.length > 50) {
     throw new ApiError("invalid_request_error", "username: must be 3 to 50 characters long");
   }
-  if (password.length < 8) throw new ApiError("invalid_request_error", "password: must be at least 8 characters long");
-  if (password.length > 1024) throw new ApiError("invalid_request_error", "password: must be at most 1024 characters long");
+  if (password.length < 8) {
+    throw new ApiError("invalid_request_error", "password: must be at least 8 characters long");
+  }
+  if (password.length > 1024) {
+    throw new ApiError("invalid_request_error", "password: must be at most 1024 characters long");
+  }
 }

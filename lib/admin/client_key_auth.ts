@@ -49,7 +49,12 @@ export class ClientKeyAuth {
   /** Creates a stored key; the plain key is returned once and never again. */
   async create(label: string | null): Promise<{ key: string; record: ClientKey }> {
     const key = `sk-amq-${randomBytes(24).toString("base64url")}`;
-    const record = await this.#store.clientKeys.create(crypto.randomUUID(), secretDigest(key), key.slice(0, 10), label);
+    const record = await this.#store.clientKeys.create(
+      crypto.randomUUID(),
+      secretDigest(key),
+      key.slice(0, 10),
+      label,
+    );
     return { key, record };
   }
 }

@@ -75,9 +75,15 @@ export class RequestAuth {
       const adminId = token ? await this.#deps.admin.verifySession(token) : null;
       if (!adminId) {
         if ((await this.#deps.store.admins.count()) === 0) {
-          throw new ApiError("permission_error", "administration is disabled until an admin account is set up");
+          throw new ApiError(
+            "permission_error",
+            "administration is disabled until an admin account is set up",
+          );
         }
-        throw new ApiError("authentication_error", token ? "session expired or invalid" : "admin login required");
+        throw new ApiError(
+          "authentication_error",
+          token ? "session expired or invalid" : "admin login required",
+        );
       }
       c.set("principal", { kind: "admin", id: adminId });
       await next();

@@ -36,7 +36,10 @@ export class DeviceLoginSessions {
     this.#create = create;
   }
 
-  async start(label: string | null, enabled: boolean): Promise<{ authId: string; session: DeviceLoginSession }> {
+  async start(
+    label: string | null,
+    enabled: boolean,
+  ): Promise<{ authId: string; session: DeviceLoginSession }> {
     this.#sweep();
     const session = await this.#login.start();
     const authId = crypto.randomUUID();
@@ -45,7 +48,10 @@ export class DeviceLoginSessions {
       label,
       enabled,
       nextPollAt: this.#now() + session.interval * 1000,
-      state: { status: "pending", remaining: Math.max(0, Math.round((session.expiresAt - this.#now()) / 1000)) },
+      state: {
+        status: "pending",
+        remaining: Math.max(0, Math.round((session.expiresAt - this.#now()) / 1000)),
+      },
       polling: null,
     });
     return { authId, session };
@@ -62,14 +68,21 @@ export class DeviceLoginSessions {
       return Promise.resolve(entry.state);
     }
     if (now < entry.nextPollAt) {
-      return Promise.resolve({ status: "pending", remaining: Math.round((entry.session.expiresAt - now) / 1000) });
+      return Promise.resolve({
+        status: "pending",
+        remaining: Math.round((entry.session.expiresAt - now) / 1000),
+      });
     }
     entry.polling ??= this.#poll(entry).finally(() => entry.polling = null);
     return entry.polling;
   }
 
   /** Waits for completion for at most `waitMs`, polling at the session's interval. */
-  async claim(authId: string, waitMs: number, sleep: (ms: number) => Promise<void>): Promise<LoginState | null> {
+  async claim(
+    authId: string,
+    waitMs: number,
+    sleep: (ms: number) => Promise<void>,
+  ): Promise<LoginState | null> {
     const until = this.#now() + waitMs;
     for (;;) {
       const state = await this.status(authId);

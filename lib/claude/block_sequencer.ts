@@ -54,7 +54,11 @@ export class BlockSequencer {
     if (this.#open !== "thinking" || this.#thinkingSigned) {
       this.#start({ type: "thinking", thinking: "", signature: "" }, "thinking");
     }
-    this.#emit({ type: "content_block_delta", index: this.#index, delta: { type: "thinking_delta", thinking } });
+    this.#emit({
+      type: "content_block_delta",
+      index: this.#index,
+      delta: { type: "thinking_delta", thinking },
+    });
   }
 
   /**
@@ -65,7 +69,11 @@ export class BlockSequencer {
     if (this.#open !== "thinking" || this.#thinkingSigned) {
       this.#start({ type: "thinking", thinking: "", signature: "" }, "thinking");
     }
-    this.#emit({ type: "content_block_delta", index: this.#index, delta: { type: "signature_delta", signature } });
+    this.#emit({
+      type: "content_block_delta",
+      index: this.#index,
+      delta: { type: "signature_delta", signature },
+    });
     this.#thinkingSigned = true;
   }
 

@@ -125,3 +125,19 @@ export function messageStart(id: string, model: string, usage: Usage): MessageSt
     },
   };
 }
+
+/**
+ * Usage after a `message_delta`: its output tokens replace the running count, and input and cache figures
+ * replace the `message_start` estimate when the upstream reported them (an input of 0 means "not reported").
+ */
+export function mergeDeltaUsage(current: Usage, delta: Usage): Usage {
+  const merged: Usage = { ...current, output_tokens: delta.output_tokens };
+  if (delta.input_tokens > 0) merged.input_tokens = delta.input_tokens;
+  if (delta.cache_read_input_tokens !== undefined) {
+    merged.cache_read_input_tokens = delta.cache_read_input_tokens;
+  }
+  if (delta.cache_creation_input_tokens !== undefined) {
+    merged.cache_creation_input_tokens = delta.cache_creation_input_tokens;
+  }
+  return merged;
+}

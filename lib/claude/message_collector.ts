@@ -6,7 +6,7 @@
  * `message_delta` and `message_stop` is a `ProtocolError`, never a partial answer passed off as complete.
  */
 import { ProtocolError } from "../errors.ts";
-import type { ClaudeMessageResponse, ClaudeStreamEvent, Usage } from "./events.ts";
+import { type ClaudeMessageResponse, type ClaudeStreamEvent, mergeDeltaUsage } from "./events.ts";
 
 interface BlockState {
   block: Record<string, unknown>;
@@ -48,8 +48,9 @@ export class MessageCollector {
         if (!state) throw new ProtocolError(`delta for unknown block ${event.index}`);
         const d = event.delta;
         if (d.type === "text_delta") state.block.text = String(state.block.text ?? "") + d.text;
-        else if (d.type === "thinking_delta") state.block.thinking = String(state.block.thinking ?? "") + d.thinking;
-        else if (d.type === "signature_delta") state.block.signature = d.signature;
+        else if (d.type === "thinking_delta") {
+          state.block.thinking = String(state.block.thinking ?? "") + d.thinking;
+        } else if (d.type === "signature_delta") state.block.signature = d.signature;
         else state.json += d.partial_json;
         return;
       }
@@ -69,7 +70,7 @@ export class MessageCollector {
         if (!this.#message) throw new ProtocolError("message_delta before message_start");
         this.#message.stop_reason = event.delta.stop_reason;
         this.#message.stop_sequence = event.delta.stop_sequence;
-        this.#message.usage = mergeUsage(this.#message.usage, event.usage);
+        this.#message.usage = mergeDeltaUsage(this.#message.usage, event.usage);
         this.#delta = true;
         return;
       }
@@ -96,14 +97,4 @@ export class MessageCollector {
     for await (const event of events) collector.push(event);
     return collector.result();
   }
-}
-
-function mergeUsage(start: Usage, end: Usage): Usage {
-  const merged: Usage = { ...start, output_tokens: end.output_tokens };
-  if (end.input_tokens > 0) merged.input_tokens = end.input_tokens;
-  if (end.cache_creation_input_tokens !== undefined) {
-    merged.cache_creation_input_tokens = end.cache_creation_input_tokens;
-  }
-  if (end.cache_read_input_tokens !== undefined) merged.cache_read_input_tokens = end.cache_read_input_tokens;
-  return merged;
 }

@@ -22,7 +22,11 @@ const imageSource = z.union([
   z.looseObject({ type: z.literal("url"), url: z.string() }),
 ]);
 
-const imageBlock = z.looseObject({ type: z.literal("image"), source: imageSource, cache_control: cacheControl });
+const imageBlock = z.looseObject({
+  type: z.literal("image"),
+  source: imageSource,
+  cache_control: cacheControl,
+});
 
 const documentBlock = z.looseObject({
   type: z.literal("document"),
@@ -38,7 +42,12 @@ const toolUseBlock = z.looseObject({
   cache_control: cacheControl,
 });
 
-const toolResultContentBlock = z.union([textBlock, imageBlock, documentBlock, z.looseObject({ type: z.string() })]);
+const toolResultContentBlock = z.union([
+  textBlock,
+  imageBlock,
+  documentBlock,
+  z.looseObject({ type: z.string() }),
+]);
 
 const toolResultBlock = z.looseObject({
   type: z.literal("tool_result"),

@@ -17,7 +17,10 @@ export interface SseBodyOptions {
   onError?: (error: unknown) => void;
 }
 
-export function sseBody(events: ReadableStream<ClaudeStreamEvent>, options: SseBodyOptions): ReadableStream<Uint8Array> {
+export function sseBody(
+  events: ReadableStream<ClaudeStreamEvent>,
+  options: SseBodyOptions,
+): ReadableStream<Uint8Array> {
   const reader = events.getReader();
   const encoder = new TextEncoder();
   let pending: Promise<ReadableStreamReadResult<ClaudeStreamEvent>> | null = null;
@@ -44,7 +47,9 @@ export function sseBody(events: ReadableStream<ClaudeStreamEvent>, options: SseB
           if (!sawStop) {
             const error = new Error("upstream stream ended before message_stop");
             options.onError?.(error);
-            controller.enqueue(frame({ type: "error", error: { type: "api_error", message: error.message } }));
+            controller.enqueue(
+              frame({ type: "error", error: { type: "api_error", message: error.message } }),
+            );
           }
           controller.close();
           return;

@@ -5,7 +5,7 @@
  * `completed: true` when `message_stop` went through, otherwise (upstream error, client cancel, a stream
  * that ended early) with `completed: false`.
  */
-import type { ClaudeStreamEvent, StopReason, Usage } from "./events.ts";
+import { type ClaudeStreamEvent, mergeDeltaUsage, type StopReason, type Usage } from "./events.ts";
 
 export interface UsageSummary {
   usage: Usage;
@@ -24,7 +24,9 @@ export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamE
     const report = (error?: unknown) => {
       if (reported) return;
       reported = true;
-      onFinish(error === undefined ? { usage, stopReason, completed } : { usage, stopReason, completed, error });
+      onFinish(
+        error === undefined ? { usage, stopReason, completed } : { usage, stopReason, completed, error },
+      );
     };
     super({
       transform(event, controller) {
@@ -32,14 +34,7 @@ export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamE
           usage = { ...event.message.usage };
         } else if (event.type === "message_delta") {
           stopReason = event.delta.stop_reason;
-          usage = { ...usage, output_tokens: event.usage.output_tokens };
-          if (event.usage.input_tokens > 0) usage.input_tokens = event.usage.input_tokens;
-          if (event.usage.cache_read_input_tokens !== undefined) {
-            usage.cache_read_input_tokens = event.usage.cache_read_input_tokens;
-          }
-          if (event.usage.cache_creation_input_tokens !== undefined) {
-            usage.cache_creation_input_tokens = event.usage.cache_creation_input_tokens;
-          }
+          usage = mergeDeltaUsage(usage, event.usage);
         } else if (event.type === "message_stop") {
           completed = true;
         }

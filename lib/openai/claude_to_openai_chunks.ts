@@ -10,7 +10,7 @@
  * `choices: []` carries the usage, as OpenAI does. It is not the error path: a failing input stream errors
  * this one, and the edge writes `openAIStreamErrorLine` (`openai_stream_error.ts`).
  */
-import type { ClaudeStreamEvent, StopReason, Usage } from "../claude/events.ts";
+import { type ClaudeStreamEvent, mergeDeltaUsage, type StopReason, type Usage } from "../claude/events.ts";
 import type { OpenAIFinishReason, OpenAIUsage } from "./openai_types.ts";
 
 export interface ClaudeToOpenAIChunksOptions {
@@ -106,14 +106,7 @@ export class ClaudeToOpenAIChunks extends TransformStream<ClaudeStreamEvent, Uin
           }
           case "message_delta":
             finish = OPENAI_FINISH_REASON[event.delta.stop_reason] ?? "stop";
-            usage = { ...usage, output_tokens: event.usage.output_tokens };
-            if (event.usage.input_tokens > 0) usage.input_tokens = event.usage.input_tokens;
-            if (event.usage.cache_read_input_tokens !== undefined) {
-              usage.cache_read_input_tokens = event.usage.cache_read_input_tokens;
-            }
-            if (event.usage.cache_creation_input_tokens !== undefined) {
-              usage.cache_creation_input_tokens = event.usage.cache_creation_input_tokens;
-            }
+            usage = mergeDeltaUsage(usage, event.usage);
             return;
           case "message_stop": {
             done = true;

@@ -37,7 +37,9 @@ export function openAISseBody(
         }
         finished = true;
         if (!completed) {
-          const error = new ApiError("api_error", "upstream stream ended before the answer was complete", { status: 502 });
+          const error = new ApiError("api_error", "upstream stream ended before the answer was complete", {
+            status: 502,
+          });
           options.onError?.(error);
           controller.enqueue(encoder.encode(openAIStreamErrorLine(error)));
         }

@@ -74,7 +74,9 @@ export class ModelRouter {
     const out = new Map<string, string>();
     const types = new Set(accounts.map((a) => a.type));
     if (types.has("amazonq")) {
-      for (const id of [...Object.keys(c.amazonq_model_ids), ...c.amazonq_only_models]) out.set(id, "amazon-q");
+      for (const id of [...Object.keys(c.amazonq_model_ids), ...c.amazonq_only_models]) {
+        out.set(id, "amazon-q");
+      }
     }
     if (types.has("gemini")) {
       for (const id of [...c.supported_models, ...Object.keys(c.model_mapping), ...c.gemini_only_models]) {

@@ -88,7 +88,9 @@ export function validateRoutingPatch(
     ok: false,
     errors: result.error.issues.map((issue) => {
       if (issue.code === "unrecognized_keys") {
-        return `${issue.keys.join(", ")}: unknown configuration key (allowed: ${ROUTING_CONFIG_KEYS.join(", ")})`;
+        return `${issue.keys.join(", ")}: unknown configuration key (allowed: ${
+          ROUTING_CONFIG_KEYS.join(", ")
+        })`;
       }
       return `${issue.path.join(".") || "body"}: ${issue.message}`;
     }),

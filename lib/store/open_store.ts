@@ -10,5 +10,7 @@ export function openStore(databaseUrl: string, options: { now?: () => number } =
   if (databaseUrl.startsWith("sqlite:")) {
     return Promise.resolve(openSqliteStore(databaseUrl.slice("sqlite:".length), options));
   }
-  return Promise.reject(new ConfigError("DATABASE_URL: the MySQL store is not available in this build; use sqlite:<path>"));
+  return Promise.reject(
+    new ConfigError("DATABASE_URL: the MySQL store is not available in this build; use sqlite:<path>"),
+  );
 }

@@ -134,7 +134,9 @@ export class SqliteAccountRepo implements AccountRepo {
       where.push("enabled = ?");
       params.push(filter.enabled ? 1 : 0);
     }
-    const sql = `SELECT * FROM accounts ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at DESC`;
+    const sql = `SELECT * FROM accounts ${
+      where.length ? "WHERE " + where.join(" AND ") : ""
+    } ORDER BY created_at DESC`;
     const rows = this.#db.prepare(sql).all(...params) as Row[];
     return Promise.resolve(rows.map(rowToAccount));
   }

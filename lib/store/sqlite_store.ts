@@ -72,7 +72,9 @@ class SqliteConfigRepo implements ConfigRepo {
   constructor(private readonly db: DatabaseSync, private readonly iso: () => string) {}
 
   getAll(): Promise<Record<string, unknown>> {
-    const rows = this.db.prepare("SELECT key, value FROM config").all() as Array<{ key: string; value: string }>;
+    const rows = this.db.prepare("SELECT key, value FROM config").all() as Array<
+      { key: string; value: string }
+    >;
     const out: Record<string, unknown> = {};
     for (const row of rows) {
       try {
@@ -90,15 +92,21 @@ class SqliteConfigRepo implements ConfigRepo {
       "INSERT INTO config (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
     );
     sqliteTransaction(this.db, () => {
-      for (const [key, value] of Object.entries(entries)) statement.run(key, JSON.stringify(value), this.iso());
+      for (const [key, value] of Object.entries(entries)) {
+        statement.run(key, JSON.stringify(value), this.iso());
+      }
     });
     return Promise.resolve();
   }
 
   seed(defaults: Record<string, unknown>): Promise<void> {
-    const statement = this.db.prepare("INSERT OR IGNORE INTO config (key, value, updated_at) VALUES (?, ?, ?)");
+    const statement = this.db.prepare(
+      "INSERT OR IGNORE INTO config (key, value, updated_at) VALUES (?, ?, ?)",
+    );
     sqliteTransaction(this.db, () => {
-      for (const [key, value] of Object.entries(defaults)) statement.run(key, JSON.stringify(value), this.iso());
+      for (const [key, value] of Object.entries(defaults)) {
+        statement.run(key, JSON.stringify(value), this.iso());
+      }
     });
     return Promise.resolve();
   }
@@ -128,7 +136,9 @@ class SqliteClientKeyRepo implements ClientKeyRepo {
   }
 
   create(id: string, keyHash: string, prefix: string, label: string | null): Promise<ClientKey> {
-    this.db.prepare("INSERT INTO client_keys (id, key_hash, prefix, label, created_at) VALUES (?, ?, ?, ?, ?)")
+    this.db.prepare(
+      "INSERT INTO client_keys (id, key_hash, prefix, label, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
       .run(id, keyHash, prefix, label, this.iso());
     const row = this.db.prepare("SELECT * FROM client_keys WHERE id = ?").get(id) as Row;
     return Promise.resolve(toClientKey(row));
@@ -142,7 +152,9 @@ class SqliteClientKeyRepo implements ClientKeyRepo {
   }
 
   delete(id: string): Promise<boolean> {
-    return Promise.resolve(Number(this.db.prepare("DELETE FROM client_keys WHERE id = ?").run(id).changes) > 0);
+    return Promise.resolve(
+      Number(this.db.prepare("DELETE FROM client_keys WHERE id = ?").run(id).changes) > 0,
+    );
   }
 
   count(): Promise<number> {
@@ -287,7 +299,9 @@ class SqliteUsageRepo implements UsageRepo {
       `SELECT model, COUNT(*) AS request_count, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
          SUM(cache_creation_input_tokens) AS cache_creation_input_tokens,
          SUM(cache_read_input_tokens) AS cache_read_input_tokens
-       FROM usage_records WHERE ${where.join(" AND ")} GROUP BY model ORDER BY SUM(input_tokens + output_tokens) DESC`,
+       FROM usage_records WHERE ${
+        where.join(" AND ")
+      } GROUP BY model ORDER BY SUM(input_tokens + output_tokens) DESC`,
     ).all(...params) as Row[];
     return Promise.resolve(rows.map((row) => ({
       model: String(row.model),
