@@ -10,12 +10,13 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runRefreshJob } from "./lib/accounts/refresh_job.ts";
+import { runGeminiQuotaJob } from "./lib/gemini/quota_refresh_job.ts";
 import { seedEnvAccount } from "./lib/accounts/env_account_seed.ts";
 import { createApp } from "./lib/app.ts";
 import { createBackends } from "./lib/backends.ts";
 import { buildDeps } from "./lib/build_deps.ts";
 import { ThinkingSigner } from "./lib/claude/thinking_signer.ts";
-import { CONFIG_VARIABLES, type Config, parseConfig } from "./lib/config.ts";
+import { type Config, CONFIG_VARIABLES, parseConfig } from "./lib/config.ts";
 import { ConfigError } from "./lib/errors.ts";
 import { JsonLogger } from "./lib/log.ts";
 import { openStore } from "./lib/store/open_store.ts";
@@ -43,7 +44,10 @@ const store = await openStore(config.databaseUrl).catch((error) => {
 
 const shutdown = new AbortController();
 const staticDir = join(fileURLToPath(new URL(".", import.meta.url)), "static");
-const signingSecret = await store.meta.setIfMissing("thinking_signing_secret", randomBytes(32).toString("base64"));
+const signingSecret = await store.meta.setIfMissing(
+  "thinking_signing_secret",
+  randomBytes(32).toString("base64"),
+);
 const signer = new ThinkingSigner(new Uint8Array(Buffer.from(signingSecret, "base64")));
 const estimator = new TokenEstimator();
 const deps = buildDeps({
@@ -84,6 +88,24 @@ const refresh = () =>
 
 if (config.autoRefresh) {
   Deno.cron("refresh-tokens", config.refreshCron, { signal: shutdown.signal }, refresh);
+}
+const fetchGeminiQuota = deps.fetchGeminiQuota;
+if (fetchGeminiQuota) {
+  Deno.cron("refresh-gemini-quota", "*/10 * * * *", { signal: shutdown.signal }, async () => {
+    await runGeminiQuotaJob({
+      store,
+      tokens: deps.tokens,
+      fetchQuota: fetchGeminiQuota,
+      now: Date.now,
+      holder,
+      maxAgeMs: 9 * 60_000,
+    })
+      .then((result) => {
+        if (result.due > 0) log.info("gemini quota run", { ...result });
+        deps.pool.invalidate();
+      })
+      .catch((error) => log.error("gemini quota run failed", { error }));
+  });
 }
 Deno.cron("prune-sessions", "17 * * * *", { signal: shutdown.signal }, async () => {
   await store.sessions.deleteExpired(Date.now());

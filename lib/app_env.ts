@@ -11,7 +11,8 @@ import type { ClientKeyAuth } from "./admin/client_key_auth.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { RoutingState } from "./routing/routing_state.ts";
-import type { Account, NewAccount, Store } from "./store/types.ts";
+import type { Account, Store } from "./store/types.ts";
+import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import type { Hono } from "hono";
 
@@ -40,10 +41,10 @@ export interface Deps {
   /** Aborted when the server shuts down; combined with each request's signal. */
   shutdownSignal: AbortSignal;
   testAccount?: AccountTester;
+  /** Reads a Gemini account's per-model quota from Google (used by the quota job). */
+  fetchGeminiQuota?: QuotaFetcher;
   /** Extra route modules (backends' onboarding pages and APIs). */
   routeModules?: RouteModule[];
-  /** Hook after an account is created through onboarding flows. */
-  onAccountCreated?: (account: NewAccount) => void;
 }
 
 export interface Principal {

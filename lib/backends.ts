@@ -22,6 +22,8 @@ import type { TokenEstimator } from "./usage/token_estimator.ts";
 import { createAmazonQOnboardingRoutes } from "../routes/amazonq_onboarding.ts";
 import { createGeminiOAuthRoutes } from "../routes/gemini_oauth.ts";
 import { createOpenAIChatRoutes } from "../routes/openai_chat.ts";
+import { createGeminiQuotaRoutes } from "../routes/gemini_quota.ts";
+import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
 export interface BackendInput {
   config: Config;
@@ -46,7 +48,16 @@ export function createBackends(
       startUrl: config.amazonq.startUrl,
       now,
     });
+    const fetchGeminiQuota: QuotaFetcher = (account, token) =>
+      codeAssist.fetchAvailableModels(
+        token,
+        typeof account.other.api_endpoint === "string"
+          ? account.other.api_endpoint
+          : config.gemini.apiEndpoint,
+        String(account.other.project ?? ""),
+      );
     return {
+      fetchGeminiQuota,
       channels: {
         amazonq: new AmazonQChannel({
           fetch,
@@ -116,6 +127,7 @@ export function createBackends(
             staticDir: deps.staticDir,
           }),
         (deps) => createOpenAIChatRoutes(deps),
+        (deps) => createGeminiQuotaRoutes(deps, fetchGeminiQuota),
       ],
       testAccount: (account) =>
         testCustomAccount(account, { fetch }) as unknown as Promise<Record<string, unknown>>,

@@ -20,12 +20,15 @@ import type { Logger } from "./log.ts";
 import { RoutingState } from "./routing/routing_state.ts";
 import type { AccountType, Store } from "./store/types.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
+import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
 export interface BackendParts {
   channels: Partial<Record<AccountType, Channel>>;
   refreshers: Partial<Record<AccountType, TokenRefresher>>;
   routeModules?: RouteModule[];
   testAccount?: Deps["testAccount"];
+  /** Reads a Gemini account's per-model quota (for the quota job). */
+  fetchGeminiQuota?: QuotaFetcher;
 }
 
 export interface BuildDepsInput {
@@ -94,5 +97,6 @@ export function buildDeps(input: BuildDepsInput): Deps {
     routeModules: backends.routeModules ?? [],
   };
   if (backends.testAccount) deps.testAccount = backends.testAccount;
+  if (backends.fetchGeminiQuota) deps.fetchGeminiQuota = backends.fetchGeminiQuota;
   return deps;
 }
