@@ -33,6 +33,11 @@ export interface ChannelCall {
 export interface Channel {
   readonly type: AccountType;
   /**
+   * True when this channel must serve the request whatever the model routing says, because only it
+   * implements something the request needs (Amazon Q answers Claude's `web_search` server tool).
+   */
+  claims?(request: ClaudeRequest): boolean;
+  /**
    * Opens the upstream call. Resolves when the upstream accepted it (HTTP status checked); rejects with an
    * `UpstreamError` otherwise. The returned stream starts with `message_start` and, if it completes,
    * ends with `message_delta` and `message_stop`; on a failure it errors instead of ending.

@@ -54,10 +54,6 @@ function newMessageId(): string {
   return "msg_" + crypto.randomUUID().replaceAll("-", "").slice(0, 24);
 }
 
-function hasWebSearch(request: ClaudeRequest): boolean {
-  return (request.tools ?? []).some((t) => t.name === "web_search" && t.type?.startsWith("web_search"));
-}
-
 function asUpstreamError(error: unknown): UpstreamError | null {
   if (error instanceof UpstreamError) return error;
   if (error instanceof ProtocolError) {
@@ -80,7 +76,8 @@ export class MessageGateway {
     const d = this.#d;
     const router = await d.routing.router();
     const route = router.route(req.request.model);
-    if (hasWebSearch(req.request) && d.channels.amazonq) route.channels = ["amazonq"];
+    const claimed = (Object.values(d.channels) as Channel[]).filter((ch) => ch.claims?.(req.request));
+    if (claimed.length > 0) route.channels = claimed.map((ch) => ch.type);
     route.channels = route.channels.filter((ch) => d.channels[ch] !== undefined);
     const request: ClaudeRequest = { ...req.request, model: route.model };
     const inputTokens = d.estimator.countRequest(request);

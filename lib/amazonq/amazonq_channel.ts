@@ -15,6 +15,7 @@
 import type { Channel, ChannelCall } from "../accounts/channel.ts";
 import type { TokenSource } from "../accounts/token_source.ts";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
+import type { ClaudeRequest } from "../claude/request_schema.ts";
 import type { ThinkingSigner } from "../claude/thinking_signer.ts";
 import { UpstreamError } from "../errors.ts";
 import type { Account } from "../store/types.ts";
@@ -126,6 +127,11 @@ export class AmazonQChannel implements Channel {
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#maxServerRetries = options.maxServerRetries ?? 2;
+  }
+
+  /** Claude's `web_search` server tool is answered through Amazon Q's MCP search, whatever the model. */
+  claims(request: ClaudeRequest): boolean {
+    return WebSearch.wanted(request);
   }
 
   async open(call: ChannelCall): Promise<ReadableStream<ClaudeStreamEvent>> {
