@@ -199,10 +199,8 @@ export class AccountPool {
       const until = (parkedModels as Record<string, unknown>)[model];
       if (typeof until === "number" && until > now) return until;
     }
-    if (
-      account.rate_limit_per_hour > 0 && this.#window.count(account.id, now) >= account.rate_limit_per_hour
-    ) {
-      return now + 60_000;
+    if (account.rate_limit_per_hour > 0) {
+      return this.#window.freeAt(account.id, account.rate_limit_per_hour, now);
     }
     return null;
   }
@@ -226,7 +224,7 @@ export class AccountPool {
 
   #weighted(candidates: Array<{ account: Account; model: string }>): { account: Account; model: string } {
     // Accounts that already hold their share of sticky sessions step back while others have room.
-    const roomy = candidates.filter((c) => !this.#sessions.isFull(c.account.id));
+    const roomy = candidates.filter((c) => !this.#sessions.isFull(c.account.id, c.account.weight));
     const pool = roomy.length > 0 ? roomy : candidates;
     let total = 0;
     const scores = pool.map((c) => {

@@ -23,6 +23,17 @@ export class CallWindow {
     else this.#calls.set(accountId, [at]);
   }
 
+  /**
+   * When the account is back under `limit` calls per hour, or null if it is under it now. Lets a refused
+   * client be told the real wait (`retry-after`) instead of a guess: the oldest call that must leave the
+   * window decides it.
+   */
+  freeAt(accountId: string, limit: number, now: number): number | null {
+    const n = this.count(accountId, now);
+    if (n < limit) return null;
+    return this.#calls.get(accountId)![n - limit]! + HOUR_MS + 1;
+  }
+
   /** Calls in the hour before `now`; drops older entries as it goes. */
   count(accountId: string, now: number): number {
     const list = this.#calls.get(accountId);

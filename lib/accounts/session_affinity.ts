@@ -3,8 +3,11 @@
  *
  * Keyed by the client's session (`x-claude-code-session-id`, else `metadata.user_id`, else a hash of the
  * first turn; see `sessionKeyOf`). Bindings expire after a TTL without use, and an account takes at most
- * `maxPerAccount` sessions so one account does not collect every conversation. Held per instance; a lost
- * binding only costs a new account choice, never a failed request.
+ * `maxPerAccount` sessions (at the default weight 50, scaled by its weight) so one account does not collect
+ * every conversation. The cap follows the weight because a flat cap flattens the weights: with many short
+ * conversations the heavy accounts filled up first and the light ones took the overflow (a 10/30/60 pool
+ * served 16/37/47). Held per instance; a lost binding only costs a new account choice, never a failed
+ * request.
  */
 
 interface Binding {
@@ -38,9 +41,10 @@ export class SessionAffinity {
     return binding;
   }
 
-  /** True when the account already holds its share of sessions. */
-  isFull(accountId: string): boolean {
-    return (this.#perAccount.get(accountId) ?? 0) >= this.#maxPerAccount;
+  /** True when the account already holds its share of sessions (`maxPerAccount` per 50 of `weight`). */
+  isFull(accountId: string, weight = 50): boolean {
+    const cap = Math.max(1, Math.ceil(this.#maxPerAccount * Math.max(1, weight) / 50));
+    return (this.#perAccount.get(accountId) ?? 0) >= cap;
   }
 
   /** Binds (or rebinds) a session to an account; keeps the conversation id when one exists. */

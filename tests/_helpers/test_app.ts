@@ -70,7 +70,10 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
   const config = parseConfig((name) => env[name]);
   const clock = options.clock ?? new Clock();
   const now = options.realClock ? Date.now : clock.now;
-  const store = openSqliteStore(":memory:", { now });
+  // `sqlite:<path>` in `env` opens a file (restart tests build two apps over it); `:memory:` otherwise.
+  const url = env.DATABASE_URL!;
+  const file = url.startsWith("sqlite:") && url.length > 7 ? url.slice(7) : ":memory:";
+  const store = openSqliteStore(file, { now });
   const shutdown = new AbortController();
   const deps = buildDeps({
     config,
@@ -117,7 +120,11 @@ export function json(body: unknown, headers: Record<string, string> = {}, method
 }
 
 /** Sets up an admin and returns a session token. */
-export async function adminSession(t: TestApp, username = "admin", password = "correct-horse"): Promise<string> {
+export async function adminSession(
+  t: TestApp,
+  username = "admin",
+  password = "correct-horse",
+): Promise<string> {
   const setup = await t.request("/api/admin/setup", json({ username, password, confirmPassword: password }));
   if (setup.status !== 200 && setup.status !== 409) throw new Error(`setup failed: ${setup.status}`);
   await setup.body?.cancel();
