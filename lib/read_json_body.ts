@@ -21,7 +21,9 @@ export async function readJsonBody<T extends z.ZodType>(c: Context, schema: T): 
     const path = issue.path.map(String).join(".");
     let message = issue.message;
     if (issue.code === "invalid_type" && message.includes("received undefined")) message = "Field required";
-    throw new ApiError("invalid_request_error", path ? `${path}: ${message}` : message);
+    const text = path ? `${path}: ${message}` : message;
+    // Messages quote offending keys and paths; a megabyte-long key must not come back as a megabyte error.
+    throw new ApiError("invalid_request_error", text.length > 500 ? `${text.slice(0, 500)}…` : text);
   }
   return result.data;
 }

@@ -8,7 +8,11 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { accountPatchSchema, customAccountProblems, newAccountSchema } from "../lib/accounts/account_input.ts";
+import {
+  accountPatchSchema,
+  customAccountProblems,
+  newAccountSchema,
+} from "../lib/accounts/account_input.ts";
 import { exportAccounts, exportKiroGate, parseAccountImport } from "../lib/accounts/account_transfer.ts";
 import { accountView } from "../lib/accounts/account_view.ts";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
@@ -18,7 +22,11 @@ import type { Account, AccountPatch, NewAccount } from "../lib/store/types.ts";
 
 const importSchema = z.object({ data: z.unknown(), dry_run: z.boolean().optional() });
 
-async function runLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function runLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -83,11 +91,16 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     const accounts = await deps.store.accounts.list();
     if (format === "kirogate") {
       if (!secrets) {
-        throw new ApiError("invalid_request_error", "the KiroGate format consists of secrets: add include_secrets=true");
+        throw new ApiError(
+          "invalid_request_error",
+          "the KiroGate format consists of secrets: add include_secrets=true",
+        );
       }
       return c.json(exportKiroGate(accounts));
     }
-    if (format !== "json") throw new ApiError("invalid_request_error", 'format: must be "json" or "kirogate"');
+    if (format !== "json") {
+      throw new ApiError("invalid_request_error", 'format: must be "json" or "kirogate"');
+    }
     return c.json(exportAccounts(accounts, secrets));
   });
 
@@ -108,11 +121,18 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
       }
       deps.pool.invalidate();
     }
-    return c.json({ imported: body.dry_run ? 0 : created.length, ids: created, parsed: parsed.accounts.length, errors: parsed.errors });
+    return c.json({
+      imported: body.dry_run ? 0 : created.length,
+      ids: created,
+      parsed: parsed.accounts.length,
+      errors: parsed.errors,
+    });
   });
 
   app.post("/v2/accounts/refresh-all", async (c) => {
-    const accounts = (await deps.store.accounts.list()).filter((a) => a.type !== "custom_api" && a.refreshToken);
+    const accounts = (await deps.store.accounts.list()).filter((a) =>
+      a.type !== "custom_api" && a.refreshToken
+    );
     const results = await runLimited(accounts, 4, async (account) => {
       try {
         await refreshOne(account);
@@ -164,7 +184,10 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     if (account.type === "custom_api" && (body.other !== undefined || body.clientSecret !== undefined)) {
       const merged = { ...account.other, ...body.other };
       for (const [k, v] of Object.entries(body.other ?? {})) if (v === null) delete merged[k];
-      const problems = customAccountProblems(merged, body.clientSecret === undefined ? account.clientSecret : body.clientSecret);
+      const problems = customAccountProblems(
+        merged,
+        body.clientSecret === undefined ? account.clientSecret : body.clientSecret,
+      );
       if (problems.length > 0) throw new ApiError("invalid_request_error", problems.join("; "));
     }
     if (body.other !== undefined) await deps.store.accounts.patchOther(account.id, body.other);
@@ -176,7 +199,9 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
 
   app.delete("/v2/accounts/:id", async (c) => {
     const id = c.req.param("id");
-    if (!(await deps.store.accounts.delete(id))) throw new ApiError("not_found_error", `account ${id} not found`);
+    if (!(await deps.store.accounts.delete(id))) {
+      throw new ApiError("not_found_error", `account ${id} not found`);
+    }
     deps.pool.invalidate();
     return c.json({ deleted: id });
   });
@@ -190,8 +215,9 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     const month = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), 1));
     const usage = async (since: number) => {
       const rows = await deps.store.usage.summary(since, { accountId: account.id });
-      const sum = (k: "input_tokens" | "output_tokens" | "cache_creation_input_tokens" | "cache_read_input_tokens") =>
-        rows.reduce((n, r) => n + r[k], 0);
+      const sum = (
+        k: "input_tokens" | "output_tokens" | "cache_creation_input_tokens" | "cache_read_input_tokens",
+      ) => rows.reduce((n, r) => n + r[k], 0);
       return {
         request_count: rows.reduce((n, r) => n + r.request_count, 0),
         input_tokens: sum("input_tokens"),
@@ -237,7 +263,10 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
   app.post("/v2/accounts/:id/test", async (c) => {
     const account = await load(c.req.param("id"));
     if (account.type !== "custom_api" || !deps.testAccount) {
-      throw new ApiError("invalid_request_error", "only custom_api accounts have a connectivity test; use /v1/messages with X-Account-ID");
+      throw new ApiError(
+        "invalid_request_error",
+        "only custom_api accounts have a connectivity test; use /v1/messages with X-Account-ID",
+      );
     }
     return c.json(await deps.testAccount(account));
   });

@@ -25,6 +25,14 @@ export function createAdminSessionRoutes(deps: Deps, auth: RequestAuth): Hono<Ap
   app.get("/api/admin/status", async (c) => c.json(await deps.admin.status(auth.clientAddress(c))));
 
   app.post("/api/admin/setup", async (c) => {
+    // The first admin is created from the server itself (or by ADMIN_USERNAME/ADMIN_PASSWORD): a fresh
+    // install reachable from the network must not go to whoever finds it first (platform.md weak spot 12).
+    if (!auth.isLocalClient(c)) {
+      throw new ApiError(
+        "permission_error",
+        "the first admin can only be created from the server itself, or with ADMIN_USERNAME and ADMIN_PASSWORD",
+      );
+    }
     const body = await readJsonBody(c, setupSchema);
     if (body.confirmPassword !== undefined && body.confirmPassword !== body.password) {
       throw new ApiError("invalid_request_error", "confirmPassword: does not match password");

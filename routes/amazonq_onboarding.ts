@@ -34,7 +34,9 @@ export function createAmazonQOnboardingRoutes(
     try {
       started = await sessions.start(body.label ?? null, body.enabled ?? true);
     } catch (error) {
-      throw new ApiError("api_error", error instanceof Error ? error.message : "device login failed", { status: 502 });
+      throw new ApiError("api_error", error instanceof Error ? error.message : "device login failed", {
+        status: 502,
+      });
     }
     const s = started.session;
     return c.json({
@@ -63,7 +65,9 @@ export function createAmazonQOnboardingRoutes(
     if (state.status === "timeout") {
       throw new ApiError("invalid_request_error", "the login expired; start again", { status: 408 });
     }
-    if (state.status === "error") throw new ApiError("api_error", `OIDC error: ${state.error}`, { status: 502 });
+    if (state.status === "error") {
+      throw new ApiError("api_error", `OIDC error: ${state.error}`, { status: 502 });
+    }
     return c.json(state, 202);
   });
 

@@ -19,7 +19,9 @@ export function createClientKeyRoutes(deps: Deps): Hono<AppEnv> {
   });
   app.delete("/v2/keys/:id", async (c) => {
     const id = c.req.param("id");
-    if (!(await deps.store.clientKeys.delete(id))) throw new ApiError("not_found_error", `key ${id} not found`);
+    if (!(await deps.store.clientKeys.delete(id))) {
+      throw new ApiError("not_found_error", `key ${id} not found`);
+    }
     return c.json({ deleted: id });
   });
   return app;

@@ -19,7 +19,14 @@ export function createConfigRoutes(deps: Deps): Hono<AppEnv> {
       throw new ApiError("invalid_request_error", "request body is not valid JSON");
     }
     const result = validateRoutingPatch(body);
-    if (!result.ok) throw new ApiError("invalid_request_error", result.errors.join("; "));
+    if (!result.ok) {
+      // Unknown keys are quoted back; cap the message so a huge key is not echoed in full.
+      const message = result.errors.join("; ");
+      throw new ApiError(
+        "invalid_request_error",
+        message.length > 1000 ? `${message.slice(0, 1000)}…` : message,
+      );
+    }
     await deps.store.config.putMany(result.value);
     deps.routing.invalidate();
     return c.json({ updated: Object.keys(result.value), config: await deps.routing.config() });

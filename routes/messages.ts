@@ -56,7 +56,10 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
     const raw = await readJsonBody(c, messagesRequestSchema);
     const request = normalizeClaudeRequest(raw);
     if (request.messages.length === 0) {
-      throw new ApiError("invalid_request_error", "messages: at least one user or assistant message is required");
+      throw new ApiError(
+        "invalid_request_error",
+        "messages: at least one user or assistant message is required",
+      );
     }
     const signal = AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]);
     const result = await openForRequest(deps, c, request, signal);

@@ -12,7 +12,8 @@ export function createModelRoutes(deps: Deps): Hono<AppEnv> {
   app.get("/v1/models", async (c) => {
     const router = await deps.routing.router();
     const models = router.listModels(await deps.pool.usableAccounts());
-    const anthropic = c.req.header("anthropic-version") !== undefined || c.req.header("x-api-key") !== undefined;
+    const anthropic = c.req.header("anthropic-version") !== undefined ||
+      c.req.header("x-api-key") !== undefined;
     if (anthropic) {
       return c.json({
         data: models.map((m) => ({ type: "model", id: m.id, display_name: m.id, created_at: CREATED })),

@@ -40,7 +40,11 @@ export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
       created,
       includeUsage: inbound.includeUsage,
       onError: (error) =>
-        deps.log.warn("stream ended with an error", { requestId: c.get("requestId"), accountId: result.account.id, error }),
+        deps.log.warn("stream ended with an error", {
+          requestId: c.get("requestId"),
+          accountId: result.account.id,
+          error,
+        }),
     });
     return new Response(body, {
       headers: {

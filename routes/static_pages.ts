@@ -20,7 +20,10 @@ export function createStaticPageRoutes(deps: Deps): Hono<AppEnv> {
       } catch {
         throw new ApiError("not_found_error", `page ${path} is not installed`);
       }
-      c.header("content-security-policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'");
+      c.header(
+        "content-security-policy",
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'",
+      );
       c.header("x-frame-options", "DENY");
       return c.html(html);
     });

@@ -37,8 +37,14 @@ export function createUsageRoutes(deps: Deps): Hono<AppEnv> {
     if (accountId) filter.accountId = accountId;
     if (model) filter.model = model;
     const rows = await deps.store.usage.summary(since, filter);
-    const total = (k: "request_count" | "input_tokens" | "output_tokens" | "cache_creation_input_tokens" | "cache_read_input_tokens") =>
-      rows.reduce((n, r) => n + r[k], 0);
+    const total = (
+      k:
+        | "request_count"
+        | "input_tokens"
+        | "output_tokens"
+        | "cache_creation_input_tokens"
+        | "cache_read_input_tokens",
+    ) => rows.reduce((n, r) => n + r[k], 0);
     return c.json({
       period,
       start_time: new Date(since).toISOString(),

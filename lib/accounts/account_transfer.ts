@@ -9,6 +9,7 @@
  * secrets out unless asked; the KiroGate export is secret by nature and only produced when asked.
  */
 import type { Account, AccountType, NewAccount } from "../store/types.ts";
+import { SECRET_OTHER_KEYS } from "./account_view.ts";
 
 export interface ImportResult {
   accounts: NewAccount[];
@@ -19,6 +20,23 @@ const TYPES = new Set(["amazonq", "gemini", "custom_api"]);
 
 function text(value: unknown): string | null {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
+}
+
+function inRange(value: unknown, min: number, max: number): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+}
+
+/** `other` without secret-looking keys, at any depth (for exports without secrets). */
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      if (!SECRET_OTHER_KEYS.test(key)) out[key] = withoutSecrets(inner);
+    }
+    return out;
+  }
+  return value;
 }
 
 function fromObject(item: Record<string, unknown>, where: string, errors: string[]): NewAccount | null {
@@ -57,8 +75,20 @@ function fromObject(item: Record<string, unknown>, where: string, errors: string
     other,
     enabled: item.enabled !== false,
   };
-  if (typeof item.weight === "number") account.weight = item.weight;
-  if (typeof item.rate_limit_per_hour === "number") account.rate_limit_per_hour = item.rate_limit_per_hour;
+  if (item.weight !== undefined && item.weight !== null) {
+    if (!inRange(item.weight, 1, 1000)) {
+      errors.push(`${where}: weight must be an integer between 1 and 1000`);
+      return null;
+    }
+    account.weight = item.weight as number;
+  }
+  if (item.rate_limit_per_hour !== undefined && item.rate_limit_per_hour !== null) {
+    if (!inRange(item.rate_limit_per_hour, 0, 1_000_000)) {
+      errors.push(`${where}: rate_limit_per_hour must be an integer between 0 and 1000000`);
+      return null;
+    }
+    account.rate_limit_per_hour = item.rate_limit_per_hour as number;
+  }
   return account;
 }
 
@@ -79,8 +109,14 @@ function fromLine(line: string, where: string, errors: string[]): NewAccount | n
   let weight = 50;
   let rate = 0;
   if (f.length >= 11) {
+    // Empty or non-numeric fields fall back like the reference did; numbers out of range are refused, as
+    // the create route refuses them (a negative weight would break weighted selection).
     weight = Number.parseInt(f[8]!, 10) || 50;
     rate = Number.parseInt(f[9]!, 10) || 0;
+    if (!inRange(weight, 1, 1000) || !inRange(rate, 0, 1_000_000)) {
+      errors.push(`${where}: weight must be 1..1000 and rate_limit 0..1000000`);
+      return null;
+    }
     const json = f.slice(10).join("|");
     if (json) {
       try {
@@ -117,7 +153,8 @@ export function parseAccountImport(data: unknown): ImportResult {
         return { accounts, errors: ["data: looks like JSON but does not parse"] };
       }
     } else {
-      trimmed.split(/\r?\n/).forEach((line, i) => {
+      // Split the untrimmed text so reported line numbers match what the operator pasted.
+      value.split(/\r?\n/).forEach((line, i) => {
         if (line.trim() === "" || line.trim().startsWith("#")) return;
         const account = fromLine(line, `line ${i + 1}`, errors);
         if (account) accounts.push(account);
@@ -155,7 +192,7 @@ export function exportAccounts(
         type: a.type,
         label: a.label,
         clientId: a.clientId,
-        other: a.other,
+        other: includeSecrets ? a.other : withoutSecrets(a.other),
         enabled: a.enabled,
         weight: a.weight,
         rate_limit_per_hour: a.rate_limit_per_hour,

@@ -5,7 +5,8 @@
 import type { Account } from "../store/types.ts";
 
 const SECRET_FIELDS = ["clientSecret", "refreshToken", "accessToken"] as const;
-const SECRET_OTHER_KEYS = /token|secret|password|api[_-]?key/i;
+/** Keys of `other` whose values are treated as secrets (also left out of exports without secrets). */
+export const SECRET_OTHER_KEYS = /token|secret|password|api[_-]?key/i;
 
 /** `abcd…wxyz` for long secrets, `****` for short ones, null when absent. */
 export function maskSecret(value: string | null): string | null {
@@ -13,11 +14,25 @@ export function maskSecret(value: string | null): string | null {
   return value.length >= 16 ? `${value.slice(0, 4)}…${value.slice(-4)}` : "****";
 }
 
-export function accountView(account: Account, now: number): Record<string, unknown> {
-  const other: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(account.other)) {
-    other[key] = SECRET_OTHER_KEYS.test(key) && typeof value === "string" ? maskSecret(value) : value;
+/**
+ * Masks the strings of `other` that sit under a secret-looking key at any depth: `other` is free-form, and
+ * a nested `{"tokens": {"access": "..."}}` must not leak because only the outer key looks secret.
+ */
+function maskOther(value: unknown, secret: boolean): unknown {
+  if (typeof value === "string") return secret ? maskSecret(value) : value;
+  if (Array.isArray(value)) return value.map((item) => maskOther(item, secret));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      out[key] = maskOther(inner, secret || SECRET_OTHER_KEYS.test(key));
+    }
+    return out;
   }
+  return value;
+}
+
+export function accountView(account: Account, now: number): Record<string, unknown> {
+  const other = maskOther(account.other, false) as Record<string, unknown>;
   const view: Record<string, unknown> = { ...account, other };
   for (const field of SECRET_FIELDS) view[field] = maskSecret(account[field]);
   view.status = !account.enabled

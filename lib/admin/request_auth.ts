@@ -30,6 +30,19 @@ export class RequestAuth {
     return c.env?.remoteAddr?.hostname ?? "unknown";
   }
 
+  /**
+   * True for a client on this machine. A loopback socket that carries forwarding headers is a reverse proxy
+   * speaking for someone else, so it does not count (otherwise a local nginx would open the server to the
+   * world in loopback-only mode).
+   */
+  isLocalClient(c: Context<AppEnv>): boolean {
+    if (this.#deps.config.trustProxy) return isLoopback(this.clientAddress(c));
+    const proxied = c.req.header("x-forwarded-for") !== undefined ||
+      c.req.header("forwarded") !== undefined ||
+      c.req.header("x-real-ip") !== undefined;
+    return !proxied && isLoopback(c.env?.remoteAddr?.hostname);
+  }
+
   sessionToken(c: Context<AppEnv>): string | undefined {
     return c.req.header("x-session-token") ?? getCookie(c, SESSION_COOKIE);
   }
@@ -47,7 +60,7 @@ export class RequestAuth {
       }
       const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
       const presented = c.req.header("x-api-key")?.trim() || bearer;
-      const loopback = isLoopback(c.env?.remoteAddr?.hostname);
+      const loopback = this.isLocalClient(c);
       const result = await this.#deps.clientKeys.check(presented, loopback);
       if (!result.ok) {
         if (result.reason === "loopback_only") {

@@ -92,6 +92,9 @@ const MIGRATIONS: readonly Migration[] = [
         created_at TEXT,
         updated_at TEXT
       );
+      -- The reference's admin (same table) has a bcrypt hash we cannot verify: kept, it could never log in
+      -- and would block setup for good. Dropped, the operator sets up again (or uses ADMIN_USERNAME).
+      DELETE FROM admin_users WHERE password_hash NOT LIKE 'scrypt$%';
       CREATE TABLE IF NOT EXISTS admin_session_tokens (
         token_hash TEXT PRIMARY KEY,
         admin_id TEXT NOT NULL REFERENCES admin_users(id) ON DELETE CASCADE,

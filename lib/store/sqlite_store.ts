@@ -41,7 +41,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
-  const version = migrateSqlite(db);
+  let version: number;
+  try {
+    version = migrateSqlite(db);
+  } catch (error) {
+    // Refusing to open (e.g. a schema newer than this server) must not leave the file handle open.
+    db.close();
+    throw error;
+  }
   const now = options.now ?? Date.now;
   const newId = options.newId ?? (() => crypto.randomUUID());
   const iso = () => new Date(now()).toISOString();

@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const FLAGS = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--unstable-cron",
+  "--unstable-no-legacy-abort",
+];
+const API_KEY = "sk-startup-test-key-01";
+
+/** Only what Deno itself needs (its cache, a home, a path); the server's variables come from each test. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "NPM_CONFIG_REGISTRY"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function spawnServer(cwd: string, env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [...FLAGS, MAIN],
+    cwd,
+    clearEnv: true,
+    env: { ...baseEnv(), ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Reads JSON log lines until `listening`; rejects after `ms`. Keeps draining stdout afterwards. */
+async function waitForListening(child: Deno.ChildProcess, ms: number): Promise<string> {
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  const seen: string[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no "listening" line within ${ms} ms; saw: ${seen.join("\n")}`)),
+      ms,
+    );
+  });
+  const read = (async () => {
+    while (true) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`stdout closed before "listening"; saw: ${seen.join("\n")}`);
+      buffer += value;
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        seen.push(line);
+        const record = JSON.parse(line);
+        if (record.msg === "listening") return record.url as string;
+      }
+    }
+  })();
+  try {
+    return await Promise.race([read, timeout]);
+  } finally {
+    clearTimeout(timer);
+    // Drain the rest so the child never blocks on a full pipe; ends when the child exits.
+    (async () => {
+      try {
+        while (!(await lines.read()).done) { /* discard */ }
+      } catch { /* the child is gone */ }
+    })();
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function killQuietly(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch { /* already exited */ }
+}
+
+Deno.test({
+  name: "main.ts started from another directory serves /health, /admin and auth, and stops on SIGTERM",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "amq2api-startup-" });
+    const child = spawnServer(dir, { PORT: "0", DATA_DIR: join(dir, "data"), API_KEY });
+    const stderr = new Response(child.stderr).text();
+    let exited = false;
+    try {
+      const url = await waitForListening(child, 30_000);
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+      const health = await fetch(`${url}/health`);
+      assert.equal(health.status, 200);
+      assert.equal((await health.json()).status, "ok");
+
+      // The console is found relative to the module, not the working directory (which has no static/).
+      const admin = await fetch(`${url}/admin`);
+      assert.equal(admin.status, 200);
+      assert.match(admin.headers.get("content-type") ?? "", /text\/html/);
+      assert.match(await admin.text(), /^<!doctype html>/i);
+
+      const noKey = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "claude-sonnet-4-6",
+          max_tokens: 5,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(noKey.status, 401);
+      assert.equal((await noKey.json()).error.type, "authentication_error");
+
+      child.kill("SIGTERM");
+      const status = await withTimeout(child.status, 10_000, "shutdown");
+      exited = true;
+      assert.equal(status.code, 0, await stderr);
+      assert.ok((await Deno.stat(join(dir, "data", "amq2api.db"))).isFile);
+      // Nothing was written to the working directory.
+      const entries = [];
+      for await (const entry of Deno.readDir(dir)) entries.push(entry.name);
+      assert.deepEqual(entries, ["data"]);
+    } finally {
+      if (!exited) {
+        killQuietly(child);
+        await child.status;
+      }
+      await stderr;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a bad PORT stops the start with one stderr line naming PORT, before anything listens", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "amq2api-startup-" });
+  const child = spawnServer(dir, { PORT: "abc", DATA_DIR: join(dir, "data") });
+  let exited = false;
+  try {
+    const [status, stdout, stderr] = await withTimeout(
+      Promise.all([child.status, new Response(child.stdout).text(), new Response(child.stderr).text()]),
+      30_000,
+      "a failing start",
+    );
+    exited = true;
+    assert.notEqual(status.code, 0);
+    const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0]!, /PORT/);
+    assert.ok(!stdout.includes("listening"), stdout);
+    // The store was not even opened.
+    await assert.rejects(Deno.stat(join(dir, "data")), Deno.errors.NotFound);
+  } finally {
+    if (!exited) {
+      killQuietly(child);
+      await child.status;
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
