@@ -30,7 +30,6 @@ const MAX_MESSAGE = 300;
 
 const CONTEXT_OVERFLOW =
   /CONTENT_LENGTH_EXCEEDS_THRESHOLD|PROMPT_TOO_LONG|input content length exceeds|(prompt|input|conversation) is too long|context (length|window)|too many (input )?tokens/i;
-/CONTENT_LENGTH_EXCEEDS_THRESHOLD|PROMPT_TOO_LONG|input content length exceeds|too long|context (length|window)|too many tokens/i;
 const CAPACITY = /INSUFFICIENT_MODEL_CAPACITY|MODEL_TEMPORARILY_UNAVAILABLE|high (traffic|load)/i;
 /** 403 reasons that are about what the account may do, not about the token being stale. */
 const PERMISSION_REASONS =

@@ -38,13 +38,19 @@ Deno.test("POST /v1/messages rejects malformed JSON, wrong types and missing fie
       "max_tokens: Field required",
     );
     await expectError(
-      await t.request("/v1/messages", json({ ...valid, messages: [{ role: "user", content: [{ type: "bogus" }] }] })),
+      await t.request(
+        "/v1/messages",
+        json({ ...valid, messages: [{ role: "user", content: [{ type: "bogus" }] }] }),
+      ),
       400,
       "invalid_request_error",
       "messages.0.content",
     );
     await expectError(
-      await t.request("/v1/messages", json({ ...valid, messages: [{ role: "system", content: "only system" }] })),
+      await t.request(
+        "/v1/messages",
+        json({ ...valid, messages: [{ role: "system", content: "only system" }] }),
+      ),
       400,
       "invalid_request_error",
       "messages",
@@ -64,12 +70,20 @@ Deno.test("Claude Code's extra fields, adaptive thinking and system-role message
       context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
       output_config: { effort: "medium" },
       metadata: { user_id: JSON.stringify({ session_id: "s" }) },
-      system: [{ type: "text", text: "x-anthropic-billing-header: cc_version=1;" }, { type: "text", text: "You are Claude Code." }],
+      system: [{ type: "text", text: "x-anthropic-billing-header: cc_version=1;" }, {
+        type: "text",
+        text: "You are Claude Code.",
+      }],
       messages: [{ role: "system", content: "extra instructions" }, { role: "user", content: "hi" }],
       stream: true,
     };
     // Valid input gets past validation: with no account it is the 503 "no account", not a 400.
-    await expectError(await t.request("/v1/messages?beta=true", json(body)), 503, "overloaded_error", "no account");
+    await expectError(
+      await t.request("/v1/messages?beta=true", json(body)),
+      503,
+      "overloaded_error",
+      "no account",
+    );
   } finally {
     await t.close();
   }
@@ -79,9 +93,16 @@ Deno.test("unknown routes are Claude 404s and huge bodies are 413s", async () =>
   const t = makeTestApp({ env: { BODY_LIMIT_MB: "1" } });
   try {
     await expectError(await t.request("/v1/nothing-here"), 404, "not_found_error");
-    const huge = JSON.stringify({ ...valid, messages: [{ role: "user", content: "x".repeat(2 * 1024 * 1024) }] });
+    const huge = JSON.stringify({
+      ...valid,
+      messages: [{ role: "user", content: "x".repeat(2 * 1024 * 1024) }],
+    });
     await expectError(
-      await t.request("/v1/messages", { method: "POST", body: huge, headers: { "content-type": "application/json" } }),
+      await t.request("/v1/messages", {
+        method: "POST",
+        body: huge,
+        headers: { "content-type": "application/json" },
+      }),
       413,
       "request_too_large",
     );
@@ -126,14 +147,22 @@ Deno.test("429 carries retry-after and 529 means every account is busy", async (
     backends: () => ({
       channels: {
         custom_api: throwingChannel(() =>
-          new UpstreamError("throttled", "slow down", { provider: "openai", upstreamStatus: 429, retryAfterMs: 7000 })
+          new UpstreamError("throttled", "slow down", {
+            provider: "openai",
+            upstreamStatus: 429,
+            retryAfterMs: 7000,
+          })
         ),
       },
       refreshers: {},
     }),
   });
   try {
-    await t.store.accounts.create({ type: "custom_api", clientSecret: "k", other: { api_base: "http://127.0.0.1:9/v1" } });
+    await t.store.accounts.create({
+      type: "custom_api",
+      clientSecret: "k",
+      other: { api_base: "http://127.0.0.1:9/v1" },
+    });
     const response = await t.request("/v1/messages", json(valid));
     assert.equal(response.headers.get("retry-after"), "7");
     await expectError(response, 429, "rate_limit_error");
@@ -159,7 +188,12 @@ Deno.test("429 carries retry-after and 529 means every account is busy", async (
     }),
   });
   try {
-    await t2.store.accounts.create({ type: "custom_api", clientSecret: "k", max_inflight: 1, other: { api_base: "http://127.0.0.1:9/v1" } });
+    await t2.store.accounts.create({
+      type: "custom_api",
+      clientSecret: "k",
+      max_inflight: 1,
+      other: { api_base: "http://127.0.0.1:9/v1" },
+    });
     const first = t2.request("/v1/messages", json(valid));
     await new Promise((r) => setTimeout(r, 10));
     await expectError(await t2.request("/v1/messages", json(valid)), 529, "overloaded_error", "busy");

@@ -19,13 +19,23 @@ Deno.test("a custom OpenAI-format account serves /v1/messages streamed and not, 
   const upstream = openAIUpstream();
   const t = makeTestApp({ realClock: true });
   try {
-    await t.store.accounts.create({ type: "custom_api", clientSecret: "sk-test", other: { api_base: upstream.url, format: "openai", model: "gpt-x" } });
-    const plain = await t.request("/v1/messages", json({ model: "gpt-x", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }));
+    await t.store.accounts.create({
+      type: "custom_api",
+      clientSecret: "sk-test",
+      other: { api_base: upstream.url, format: "openai", model: "gpt-x" },
+    });
+    const plain = await t.request(
+      "/v1/messages",
+      json({ model: "gpt-x", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }),
+    );
     assert.equal(plain.status, 200);
     const message = await plain.json();
     assert.equal(message.content[0].text, "Hello");
     assert.equal(message.stop_reason, "end_turn");
-    const streamed = await t.request("/v1/messages", json({ model: "gpt-x", max_tokens: 50, stream: true, messages: [{ role: "user", content: "hi" }] }));
+    const streamed = await t.request(
+      "/v1/messages",
+      json({ model: "gpt-x", max_tokens: 50, stream: true, messages: [{ role: "user", content: "hi" }] }),
+    );
     assert.equal(streamed.status, 200);
     const text = await streamed.text();
     assert.match(text, /^event: message_start/);

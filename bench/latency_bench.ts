@@ -1,0 +1,349 @@
+/**
+ * Latency the proxy adds, end to end: a fake Amazon Q upstream on 127.0.0.1:0 that streams authentic
+ * event-stream frames at once, measured (a) fetched directly and (b) through the served app
+ * (`POST /v1/messages`, `stream:true`, one Amazon Q account with a fresh token), with a Claude Code-sized
+ * request (~7 kB system prompt, 12 tools, 20 history turns, ~60 kB body). Time to first byte and to the
+ * end of a short answer are compared by median; then a 5,000-frame answer gives events per second through
+ * the whole server against the bare upstream.
+ *
+ * The quoted figures come from the bounded loops at module load (warm app, interleaved runs) and are
+ * printed once; the `Deno.bench` entries then time single cold-app round trips for the usual table. Run:
+ *   npx -y deno@2.9.6 bench --allow-net --allow-read --allow-write --allow-env --unstable-no-legacy-abort \
+ *     bench/latency_bench.ts
+ */
+import { EventStreamCodec } from "@smithy/eventstream-codec";
+import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
+import { makeTestApp, type TestApp } from "../tests/_helpers/test_app.ts";
+
+const CLIENT_KEY = "sk-bench-client-key-0123456789";
+const SHORT_FRAMES = 5;
+const LONG_FRAMES = 5_000;
+const WARMUP = 10;
+const RUNS = 60;
+const LONG_RUNS = 6;
+
+function frames(count: number): Uint8Array<ArrayBuffer> {
+  const codec = new EventStreamCodec(toUtf8, fromUtf8);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    parts.push(codec.encode({
+      headers: {
+        ":event-type": { type: "string", value: "assistantResponseEvent" },
+        ":content-type": { type: "string", value: "application/json" },
+        ":message-type": { type: "string", value: "event" },
+      },
+      body: fromUtf8(JSON.stringify({ content: `token ${i} of the answer ` })),
+    }));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Deterministic filler prose of about `chars` characters. */
+function prose(chars: number, seed: number): string {
+  const words = [
+    "the",
+    "file",
+    "function",
+    "returns",
+    "value",
+    "when",
+    "called",
+    "with",
+    "a",
+    "path",
+    "and",
+    "test",
+  ];
+  let out = "";
+  for (let i = seed; out.length < chars; i++) {
+    out += words[(i * 7 + seed) % words.length] + (i % 13 === 0 ? ".\n" : " ");
+  }
+  return out;
+}
+
+/** A request shaped like Claude Code's (claude_clients.md): system blocks, a dozen tools, a tool loop history. */
+function claudeCodeRequest(turn: number, long: boolean): Record<string, unknown> {
+  const tools = [
+    "Bash",
+    "Read",
+    "Edit",
+    "Write",
+    "Glob",
+    "Grep",
+    "Agent",
+    "WebFetch",
+    "TodoWrite",
+    "NotebookEdit",
+    "LS",
+    "MultiEdit",
+  ]
+    .map((name, i) => ({
+      name,
+      description: prose(1100, i),
+      input_schema: {
+        type: "object",
+        properties: { path: { type: "string", description: "Absolute path" }, command: { type: "string" } },
+        required: ["path"],
+      },
+    }));
+  const messages: Array<Record<string, unknown>> = [{
+    role: "user",
+    content: [{ type: "text", text: `<system-reminder>${prose(2000, 99)}</system-reminder>` }, {
+      type: "text",
+      text: "Fix the failing test in lib/app.ts",
+    }],
+  }];
+  for (let i = 0; i < 9; i++) {
+    messages.push({
+      role: "assistant",
+      content: [
+        { type: "text", text: prose(300, i + 20) },
+        { type: "tool_use", id: `toolu_${i}`, name: "Read", input: { path: `/work/src/file_${i}.ts` } },
+      ],
+    });
+    messages.push({
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: `toolu_${i}`, content: prose(3000, i + 40) }],
+    });
+  }
+  messages.push({ role: "assistant", content: [{ type: "text", text: "Now I understand the structure." }] });
+  messages.push({
+    role: "user",
+    content: [{
+      type: "text",
+      text: `${long ? "LONG_ANSWER " : ""}Continue (turn ${turn}).`,
+      cache_control: { type: "ephemeral" },
+    }],
+  });
+  return {
+    model: "claude-sonnet-4-6",
+    max_tokens: 32_000,
+    stream: true,
+    system: [
+      { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.331; cc_entrypoint=sdk-cli;" },
+      {
+        type: "text",
+        text: "You are Claude Code, Anthropic's official CLI for Claude.",
+        cache_control: { type: "ephemeral" },
+      },
+      { type: "text", text: prose(7000, 1), cache_control: { type: "ephemeral" } },
+    ],
+    tools,
+    messages,
+    metadata: { user_id: JSON.stringify({ device_id: "d", account_uuid: "a", session_id: "s" }) },
+  };
+}
+
+interface Timing {
+  ttfb: number;
+  total: number;
+  events: number;
+}
+
+/** Reads a response to the end; times its first chunk and counts SSE events (or `frameCount` frames). */
+async function timed(start: number, response: Response, sse: boolean): Promise<Timing> {
+  const reader = response.body!.getReader();
+  let ttfb = -1;
+  let events = 0;
+  let previous = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (ttfb < 0) ttfb = performance.now() - start;
+    if (sse) {
+      for (const byte of value) {
+        if (byte === 10 && previous === 10) events++;
+        previous = byte;
+      }
+    }
+  }
+  return { ttfb, total: performance.now() - start, events };
+}
+
+class Rig {
+  readonly #upstream: Deno.HttpServer<Deno.NetAddr>;
+  readonly #proxy: Deno.HttpServer<Deno.NetAddr>;
+  readonly #app: TestApp;
+
+  private constructor(
+    upstream: Deno.HttpServer<Deno.NetAddr>,
+    app: TestApp,
+    proxy: Deno.HttpServer<Deno.NetAddr>,
+  ) {
+    this.#upstream = upstream;
+    this.#app = app;
+    this.#proxy = proxy;
+  }
+
+  static async start(): Promise<Rig> {
+    const bodies = { short: frames(SHORT_FRAMES), long: frames(LONG_FRAMES) };
+    const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      const text = await req.text();
+      return new Response(text.includes("LONG_ANSWER") ? bodies.long : bodies.short, {
+        headers: { "content-type": "application/vnd.amazon.eventstream" },
+      });
+    });
+    const app = makeTestApp({
+      realClock: true,
+      env: { API_KEY: CLIENT_KEY, AMAZONQ_API_ENDPOINT: `http://127.0.0.1:${upstream.addr.port}/` },
+    });
+    await app.store.accounts.create({
+      type: "amazonq",
+      clientId: "cid",
+      clientSecret: "csecret",
+      refreshToken: "rt",
+      accessToken: "at",
+      tokenExpiresAt: Date.now() + 3_600_000,
+      rate_limit_per_hour: 0,
+    });
+    const proxy = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request, info) => app.app.fetch(request, { remoteAddr: info.remoteAddr }),
+    );
+    return new Rig(upstream, app, proxy);
+  }
+
+  async direct(body: string): Promise<Timing> {
+    const start = performance.now();
+    const response = await fetch(`http://127.0.0.1:${this.#upstream.addr.port}/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.0" },
+      body,
+    });
+    const timing = await timed(start, response, false);
+    return { ...timing, events: body.includes("LONG_ANSWER") ? LONG_FRAMES : SHORT_FRAMES };
+  }
+
+  async proxied(body: string): Promise<Timing> {
+    const start = performance.now();
+    const response = await fetch(`http://127.0.0.1:${this.#proxy.addr.port}/v1/messages?beta=true`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-api-key": CLIENT_KEY,
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14",
+        "x-claude-code-session-id": "bench-session",
+      },
+      body,
+    });
+    if (response.status !== 200) {
+      throw new Error(`proxy answered ${response.status}: ${await response.text()}`);
+    }
+    return await timed(start, response, true);
+  }
+
+  async close(): Promise<void> {
+    await this.#proxy.shutdown();
+    await this.#upstream.shutdown();
+    await this.#app.close();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+async function measure(): Promise<void> {
+  const rig = await Rig.start();
+  try {
+    const bodyBytes = JSON.stringify(claudeCodeRequest(0, false)).length;
+    for (let i = 0; i < WARMUP; i++) {
+      const body = JSON.stringify(claudeCodeRequest(i, false));
+      await rig.direct(body);
+      await rig.proxied(body);
+    }
+    const direct: Timing[] = [];
+    const proxied: Timing[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const body = JSON.stringify(claudeCodeRequest(WARMUP + i, false));
+      // Interleaved, alternating which goes first, so drift and GC land on both sides.
+      if (i % 2 === 0) {
+        direct.push(await rig.direct(body));
+        proxied.push(await rig.proxied(body));
+      } else {
+        proxied.push(await rig.proxied(body));
+        direct.push(await rig.direct(body));
+      }
+    }
+    const longDirect: Timing[] = [];
+    const longProxied: Timing[] = [];
+    for (let i = 0; i < LONG_RUNS; i++) {
+      const body = JSON.stringify(claudeCodeRequest(1000 + i, true));
+      longDirect.push(await rig.direct(body));
+      longProxied.push(await rig.proxied(body));
+    }
+    const ttfbDirect = median(direct.map((t) => t.ttfb));
+    const ttfbProxy = median(proxied.map((t) => t.ttfb));
+    const totalDirect = median(direct.map((t) => t.total));
+    const totalProxy = median(proxied.map((t) => t.total));
+    const longDirectMs = median(longDirect.map((t) => t.total));
+    const longProxyMs = median(longProxied.map((t) => t.total));
+    const proxyEvents = median(longProxied.map((t) => t.events));
+    const summary = {
+      request_body_bytes: bodyBytes,
+      runs: RUNS,
+      ttfb_direct_ms: round(ttfbDirect),
+      ttfb_proxy_ms: round(ttfbProxy),
+      ttfb_added_ms: round(ttfbProxy - ttfbDirect),
+      ttfb_added_ms_median_of_pairs: round(median(proxied.map((p, i) => p.ttfb - direct[i]!.ttfb))),
+      complete_direct_ms: round(totalDirect),
+      complete_proxy_ms: round(totalProxy),
+      complete_added_ms: round(totalProxy - totalDirect),
+      long_answer_frames: LONG_FRAMES,
+      long_direct_ms: round(longDirectMs, 1),
+      long_proxy_ms: round(longProxyMs, 1),
+      upstream_frames_per_s_direct: Math.round(LONG_FRAMES / (longDirectMs / 1000)),
+      sse_events_per_s_via_proxy: Math.round(proxyEvents / (longProxyMs / 1000)),
+      upstream_frames_per_s_via_proxy: Math.round(LONG_FRAMES / (longProxyMs / 1000)),
+      sse_events_per_answer: proxyEvents,
+    };
+    // deno-lint-ignore no-console
+    console.log(`latency_bench summary ${JSON.stringify(summary, null, 2)}`);
+  } finally {
+    await rig.close();
+  }
+}
+
+await measure();
+
+const SHORT_BODY = JSON.stringify(claudeCodeRequest(0, false));
+const LONG_BODY = JSON.stringify(claudeCodeRequest(0, true));
+
+for (
+  const [name, body, via] of [
+    ["short answer, direct upstream", SHORT_BODY, "direct"],
+    ["short answer, through the proxy (cold app)", SHORT_BODY, "proxy"],
+    [`${LONG_FRAMES}-frame answer, direct upstream`, LONG_BODY, "direct"],
+    [`${LONG_FRAMES}-frame answer, through the proxy (cold app)`, LONG_BODY, "proxy"],
+  ] as const
+) {
+  Deno.bench({
+    name,
+    group: body === SHORT_BODY ? "short" : "long",
+    baseline: via === "direct",
+    n: 10,
+    warmup: 1,
+    async fn(b) {
+      const rig = await Rig.start();
+      try {
+        b.start();
+        if (via === "direct") await rig.direct(body);
+        else await rig.proxied(body);
+        b.end();
+      } finally {
+        await rig.close();
+      }
+    },
+  });
+}
