@@ -89,6 +89,13 @@ function fromObject(item: Record<string, unknown>, where: string, errors: string
     }
     account.rate_limit_per_hour = item.rate_limit_per_hour as number;
   }
+  if (item.max_inflight !== undefined && item.max_inflight !== null) {
+    if (!inRange(item.max_inflight, 0, 10_000)) {
+      errors.push(`${where}: max_inflight must be an integer between 0 and 10000`);
+      return null;
+    }
+    account.max_inflight = item.max_inflight as number;
+  }
   return account;
 }
 
@@ -196,6 +203,7 @@ export function exportAccounts(
         enabled: a.enabled,
         weight: a.weight,
         rate_limit_per_hour: a.rate_limit_per_hour,
+        max_inflight: a.max_inflight,
       };
       if (includeSecrets) {
         out.clientSecret = a.clientSecret;

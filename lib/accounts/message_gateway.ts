@@ -123,7 +123,8 @@ export class MessageGateway {
         const upstreamModel = lease.upstreamModel;
         const events = head.pipeThrough(
           new UsageMeter((summary) => {
-            lease.release(summary.completed);
+            // A client that went away says nothing about the account's health.
+            lease.release(summary.completed || asUpstreamError(summary.error) === null);
             this.#finish(account, upstreamModel, route.model, summary, req.requestId).catch((error) =>
               d.log.error("usage recording failed", { requestId: req.requestId, error })
             );

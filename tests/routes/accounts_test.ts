@@ -65,6 +65,7 @@ async function setupWithAccounts(t: TestApp) {
     label: "C one",
     clientSecret: S.cKey,
     rate_limit_per_hour: 99,
+    max_inflight: 4,
     other: {
       api_base: "https://api.example.com/v1",
       model: "gpt-x",
