@@ -169,16 +169,19 @@ async function timed(start: number, response: Response, sse: boolean): Promise<T
 class Rig {
   readonly #upstream: Deno.HttpServer<Deno.NetAddr>;
   readonly #proxy: Deno.HttpServer<Deno.NetAddr>;
+  readonly #bare: Deno.HttpServer<Deno.NetAddr>;
   readonly #app: TestApp;
 
   private constructor(
     upstream: Deno.HttpServer<Deno.NetAddr>,
     app: TestApp,
     proxy: Deno.HttpServer<Deno.NetAddr>,
+    bare: Deno.HttpServer<Deno.NetAddr>,
   ) {
     this.#upstream = upstream;
     this.#app = app;
     this.#proxy = proxy;
+    this.#bare = bare;
   }
 
   static async start(): Promise<Rig> {
@@ -206,7 +209,32 @@ class Rig {
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (request, info) => app.app.fetch(request, { remoteAddr: info.remoteAddr }),
     );
-    return new Rig(upstream, app, proxy);
+    // The baseline: a bare Deno pass-through that forwards the request and streams the upstream bytes back
+    // untouched (no parsing, no conversion, no accounts).
+    const upstreamUrl = `http://127.0.0.1:${upstream.addr.port}/`;
+    const bare = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+      const answer = await fetch(upstreamUrl, {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+      });
+      return new Response(answer.body, {
+        headers: { "content-type": answer.headers.get("content-type") ?? "" },
+      });
+    });
+    return new Rig(upstream, app, proxy, bare);
+  }
+
+  /** Through the bare pass-through; counts upstream frames as its events. */
+  async passthrough(body: string): Promise<Timing> {
+    const start = performance.now();
+    const response = await fetch(`http://127.0.0.1:${this.#bare.addr.port}/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.0" },
+      body,
+    });
+    const timing = await timed(start, response, false);
+    return { ...timing, events: body.includes("LONG_ANSWER") ? LONG_FRAMES : SHORT_FRAMES };
   }
 
   async direct(body: string): Promise<Timing> {
@@ -240,6 +268,7 @@ class Rig {
   }
 
   async close(): Promise<void> {
+    await this.#bare.shutdown();
     await this.#proxy.shutdown();
     await this.#upstream.shutdown();
     await this.#app.close();
@@ -253,6 +282,34 @@ function median(values: number[]): number {
 }
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+/**
+ * Concurrent load: `workers` clients send requests back to back for `ms` (bounded in time and count) and
+ * the events delivered per second are counted.
+ */
+async function load(
+  send: (body: string) => Promise<Timing>,
+  workers: number,
+  ms: number,
+): Promise<{ requests: number; eventsPerSecond: number; requestsPerSecond: number }> {
+  const until = performance.now() + ms;
+  let requests = 0;
+  let events = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: workers }, async (_, w) => {
+    for (let i = 0; i < 100_000 && performance.now() < until; i++) {
+      const timing = await send(JSON.stringify(claudeCodeRequest(10_000 + w * 100_000 + i, false)));
+      requests++;
+      events += timing.events;
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    requests,
+    eventsPerSecond: Math.round(events / seconds),
+    requestsPerSecond: round(requests / seconds, 1),
+  };
+}
 
 async function measure(): Promise<void> {
   const rig = await Rig.start();
@@ -283,6 +340,12 @@ async function measure(): Promise<void> {
       longDirect.push(await rig.direct(body));
       longProxied.push(await rig.proxied(body));
     }
+    const bare: Timing[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(await rig.passthrough(JSON.stringify(claudeCodeRequest(500 + i, false))));
+    }
+    const loadBare = await load((body) => rig.passthrough(body), 8, 2000);
+    const loadProxy = await load((body) => rig.proxied(body), 8, 2000);
     const ttfbDirect = median(direct.map((t) => t.ttfb));
     const ttfbProxy = median(proxied.map((t) => t.ttfb));
     const totalDirect = median(direct.map((t) => t.total));
@@ -294,6 +357,7 @@ async function measure(): Promise<void> {
       request_body_bytes: bodyBytes,
       runs: RUNS,
       ttfb_direct_ms: round(ttfbDirect),
+      ttfb_bare_passthrough_ms: round(median(bare.map((t) => t.ttfb))),
       ttfb_proxy_ms: round(ttfbProxy),
       ttfb_added_ms: round(ttfbProxy - ttfbDirect),
       ttfb_added_ms_median_of_pairs: round(median(proxied.map((p, i) => p.ttfb - direct[i]!.ttfb))),
@@ -307,6 +371,13 @@ async function measure(): Promise<void> {
       sse_events_per_s_via_proxy: Math.round(proxyEvents / (longProxyMs / 1000)),
       upstream_frames_per_s_via_proxy: Math.round(LONG_FRAMES / (longProxyMs / 1000)),
       sse_events_per_answer: proxyEvents,
+      load_8_clients_bare_passthrough: loadBare,
+      load_8_clients_proxy: loadProxy,
+      // Requests, not events: the proxy's answers count SSE events (about twice the upstream frames).
+      load_proxy_share_of_bare_requests_per_s: round(
+        loadProxy.requestsPerSecond / loadBare.requestsPerSecond,
+        3,
+      ),
     };
     // deno-lint-ignore no-console
     console.log(`latency_bench summary ${JSON.stringify(summary, null, 2)}`);

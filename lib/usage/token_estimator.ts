@@ -15,8 +15,8 @@ const IMAGE_TOKENS_PER_KB = 12;
 const MIN_IMAGE_TOKENS = 85;
 const MAX_IMAGE_TOKENS = 1600;
 
-/** Texts at least this long are remembered: coding agents resend the same history every turn. */
-const MEMO_MIN_LENGTH = 256;
+/** Texts at least this long are remembered: coding agents resend the same history, tools and system every turn. */
+const MEMO_MIN_LENGTH = 32;
 
 /**
  * js-tiktoken's byte-pair merge is quadratic in the length of one pre-token (a run of letters, of punctuation
