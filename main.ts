@@ -107,8 +107,10 @@ if (fetchGeminiQuota) {
       .catch((error) => log.error("gemini quota run failed", { error }));
   });
 }
-Deno.cron("prune-sessions", "17 * * * *", { signal: shutdown.signal }, async () => {
+// Expired sessions go; call records are kept a week (stats show the last day, the rate limit the last hour).
+Deno.cron("prune", "17 * * * *", { signal: shutdown.signal }, async () => {
   await store.sessions.deleteExpired(Date.now());
+  await store.accounts.pruneCalls(Date.now() - 7 * 86_400_000);
 });
 
 const app = createApp(deps);

@@ -24,7 +24,10 @@ export interface SseBodyOptions {
 const MAX_BATCH = 256;
 const NOT_READY = Symbol("not ready");
 
-export function sseBody(events: ReadableStream<ClaudeStreamEvent>, options: SseBodyOptions): ReadableStream<Uint8Array> {
+export function sseBody(
+  events: ReadableStream<ClaudeStreamEvent>,
+  options: SseBodyOptions,
+): ReadableStream<Uint8Array> {
   const reader = events.getReader();
   const encoder = new TextEncoder();
   const notReady = Promise.resolve(NOT_READY);

@@ -277,6 +277,12 @@ export class SqliteAccountRepo implements AccountRepo {
     });
   }
 
+  pruneCalls(before: number): Promise<number> {
+    return Promise.resolve(
+      Number(this.#db.prepare("DELETE FROM account_calls WHERE at < ?").run(before).changes),
+    );
+  }
+
   count(): Promise<{ total: number; enabled: number }> {
     const row = this.#db.prepare(
       "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN enabled = 1 THEN 1 ELSE 0 END), 0) AS enabled FROM accounts",

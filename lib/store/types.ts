@@ -173,6 +173,8 @@ export interface AccountRepo {
   /** Calls since `since` for every account at once (one query for selection). */
   countAllCallsSince(since: number): Promise<Map<string, number>>;
   stats(id: string, now: number): Promise<AccountStats>;
+  /** Deletes call records older than `before` (epoch ms); returns how many. */
+  pruneCalls(before: number): Promise<number>;
   count(): Promise<{ total: number; enabled: number }>;
 }
 

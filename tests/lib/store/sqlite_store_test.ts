@@ -158,3 +158,16 @@ Deno.test("deleting an account removes its call log (foreign keys are on)", asyn
     assert.equal(await store.accounts.delete(account.id), false);
   });
 });
+
+Deno.test("pruneCalls drops call records older than the cut-off and keeps the rest", async () => {
+  const store = openSqliteStore(":memory:");
+  try {
+    const a = await store.accounts.create({ type: "custom_api", clientSecret: "k" });
+    await store.accounts.recordCall(a.id, "success", null, 1_000);
+    await store.accounts.recordCall(a.id, "failure", "throttled", 5_000);
+    assert.equal(await store.accounts.pruneCalls(2_000), 1);
+    assert.equal(await store.accounts.countCallsSince(a.id, 0), 1);
+  } finally {
+    await store.close();
+  }
+});
