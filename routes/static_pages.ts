@@ -22,7 +22,7 @@ export function createStaticPageRoutes(deps: Deps): Hono<AppEnv> {
       }
       c.header(
         "content-security-policy",
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'",
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
       );
       c.header("x-frame-options", "DENY");
       return c.html(html);

@@ -165,7 +165,7 @@ export class SqliteAccountRepo implements AccountRepo {
       input.enabled === false ? 0 : 1,
       input.type,
       input.weight ?? 50,
-      input.rate_limit_per_hour ?? 20,
+      input.rate_limit_per_hour ?? 0,
       input.max_inflight ?? 0,
       at,
       at,
