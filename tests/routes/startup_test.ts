@@ -176,3 +176,94 @@ Deno.test("a bad PORT stops the start with one stderr line naming PORT, before a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "SIGTERM lets an in-flight stream finish (within SHUTDOWN_DRAIN_SECONDS), then the process exits 0",
+  sanitizeResources: false,
+  fn: async () => {
+    // A slow OpenAI-format upstream: six chunks, 150 ms apart.
+    const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      await req.body?.cancel();
+      const encoder = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          for (let i = 0; i < 6; i++) {
+            const delta = i === 5 ? {} : { content: `part${i} ` };
+            const chunk = { choices: [{ index: 0, delta, finish_reason: i === 5 ? "stop" : null }] };
+            controller.enqueue(encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`));
+            await new Promise((r) => setTimeout(r, 150));
+          }
+          controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    });
+    const dir = await Deno.makeTempDir({ prefix: "amq2api-drain-" });
+    const child = spawnServer(dir, {
+      PORT: "0",
+      DATA_DIR: join(dir, "data"),
+      API_KEY,
+      ADMIN_USERNAME: "admin",
+      ADMIN_PASSWORD: "drain-test-password",
+      SHUTDOWN_DRAIN_SECONDS: "10",
+    });
+    const stderr = new Response(child.stderr).text();
+    let exited = false;
+    try {
+      const url = await waitForListening(child, 30_000);
+      const login = await fetch(`${url}/api/admin/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "admin", password: "drain-test-password" }),
+      });
+      const { token } = await login.json();
+      const created = await fetch(`${url}/v2/accounts`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-session-token": token },
+        body: JSON.stringify({
+          type: "custom_api",
+          clientSecret: "sk-upstream",
+          other: { api_base: `http://127.0.0.1:${upstream.addr.port}/v1`, format: "openai", model: "slow" },
+        }),
+      });
+      assert.equal(created.status, 201, await created.clone().text());
+      await created.body?.cancel();
+
+      const response = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": API_KEY },
+        body: JSON.stringify({
+          model: "slow",
+          max_tokens: 50,
+          stream: true,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(response.status, 200);
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = (await reader.read()).value ?? "";
+      // The answer is under way: stop the server now.
+      child.kill("SIGTERM");
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      assert.match(text, /part4/);
+      assert.match(text, /event: message_stop/);
+      assert.ok(!text.includes("event: error"), text);
+      const status = await withTimeout(child.status, 15_000, "drain and exit");
+      exited = true;
+      assert.equal(status.code, 0, await stderr);
+    } finally {
+      if (!exited) {
+        killQuietly(child);
+        await child.status;
+      }
+      await stderr;
+      await upstream.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
