@@ -31,10 +31,20 @@ export class TokenEstimator {
   #encoder: Tiktoken;
   #memo = new Map<string, number>();
   #memoLimit: number;
+  #memoChars = 0;
+  #memoCharLimit: number;
 
-  constructor(options: { memoEntries?: number } = {}) {
+  constructor(options: { memoEntries?: number; memoChars?: number } = {}) {
     this.#encoder = new Tiktoken(cl100k);
     this.#memoLimit = options.memoEntries ?? 8192;
+    // The memo holds the texts themselves as keys: bound their total size, not only their number, or a few
+    // thousand large tool results would stay in memory.
+    this.#memoCharLimit = options.memoChars ?? 8 * 1024 * 1024;
+  }
+
+  /** Texts remembered and their total length (for tests and stats). */
+  get memoSize(): { entries: number; chars: number } {
+    return { entries: this.#memo.size, chars: this.#memoChars };
   }
 
   /** Tokens in a text. */
@@ -49,11 +59,17 @@ export class TokenEstimator {
       return known;
     }
     const tokens = this.#encode(text);
-    if (this.#memo.size >= this.#memoLimit) {
-      const oldest = this.#memo.keys().next();
-      if (!oldest.done) this.#memo.delete(oldest.value);
+    if (text.length > this.#memoCharLimit / 8) return tokens;
+    while (
+      this.#memo.size > 0 &&
+      (this.#memo.size >= this.#memoLimit || this.#memoChars + text.length > this.#memoCharLimit)
+    ) {
+      const oldest = this.#memo.keys().next().value!;
+      this.#memo.delete(oldest);
+      this.#memoChars -= oldest.length;
     }
     this.#memo.set(text, tokens);
+    this.#memoChars += text.length;
     return tokens;
   }
 
