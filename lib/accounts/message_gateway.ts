@@ -132,6 +132,11 @@ export class MessageGateway {
         );
         return { events, account, model: route.model, messageId };
       } catch (error) {
+        if (req.signal.aborted) {
+          // The client went away (or the server is stopping): not the account's fault, nothing to retry.
+          lease.release(true);
+          throw new ApiError("api_error", "client closed the request", { status: 499, cause: error });
+        }
         lease.release(false);
         const upstream = asUpstreamError(error);
         if (!upstream) throw error;
