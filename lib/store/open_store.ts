@@ -1,8 +1,11 @@
 /**
  * Opens the store named by `DATABASE_URL`: `sqlite:<path>` (or `sqlite::memory:`) for the embedded
- * default. `mysql://` is reserved for the shared store of several instances.
+ * default, `mysql://user:pass@host:3306/db` for the store several instances share.
+ *
+ * Errors say which server could not be reached and why; they never repeat the URL, which holds a password.
  */
 import { ConfigError } from "../errors.ts";
+import { openMysqlStore } from "./mysql_store.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
 import type { Store } from "./types.ts";
 
@@ -10,7 +13,8 @@ export function openStore(databaseUrl: string, options: { now?: () => number } =
   if (databaseUrl.startsWith("sqlite:")) {
     return Promise.resolve(openSqliteStore(databaseUrl.slice("sqlite:".length), options));
   }
+  if (databaseUrl.startsWith("mysql://")) return openMysqlStore(databaseUrl, options);
   return Promise.reject(
-    new ConfigError("DATABASE_URL: the MySQL store is not available in this build; use sqlite:<path>"),
+    new ConfigError("DATABASE_URL must be sqlite:<path> or mysql://user:pass@host:3306/db"),
   );
 }

@@ -6,6 +6,7 @@
  * admin edit never overwrite each other's keys.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { ACCOUNT_PATCH_COLUMNS, accountPatchValue, parseOther, rowToAccount } from "./account_row.ts";
 import { sqliteTransaction } from "./sqlite_transaction.ts";
 import type {
   Account,
@@ -19,80 +20,6 @@ import type {
 } from "./types.ts";
 
 type Row = Record<string, SQLInputValue>;
-
-const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
-  label: "label",
-  clientId: "clientId",
-  clientSecret: "clientSecret",
-  refreshToken: "refreshToken",
-  accessToken: "accessToken",
-  tokenExpiresAt: "token_expires_at",
-  other: "other",
-  enabled: "enabled",
-  weight: "weight",
-  rate_limit_per_hour: "rate_limit_per_hour",
-  max_inflight: "max_inflight",
-  disabled_reason: "disabled_reason",
-  disabled_at: "disabled_at",
-  cooldown_until: "cooldown_until",
-  parked_until: "parked_until",
-  last_error: "last_error",
-  last_refresh_time: "last_refresh_time",
-  last_refresh_status: "last_refresh_status",
-};
-
-function parseOther(raw: unknown): Record<string, unknown> {
-  if (typeof raw !== "string" || raw === "") return {};
-  try {
-    const value = JSON.parse(raw);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
-  } catch {
-    return {};
-  }
-}
-
-function num(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function str(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-export function rowToAccount(row: Row): Account {
-  return {
-    id: String(row.id),
-    label: str(row.label),
-    type: (str(row.type) ?? "amazonq") as AccountType,
-    clientId: str(row.clientId),
-    clientSecret: str(row.clientSecret),
-    refreshToken: str(row.refreshToken),
-    accessToken: str(row.accessToken),
-    tokenExpiresAt: num(row.token_expires_at),
-    other: parseOther(row.other),
-    enabled: Number(row.enabled ?? 1) === 1,
-    weight: Number(row.weight ?? 50),
-    rate_limit_per_hour: Number(row.rate_limit_per_hour ?? 20),
-    max_inflight: Number(row.max_inflight ?? 0),
-    disabled_reason: str(row.disabled_reason),
-    disabled_at: num(row.disabled_at),
-    cooldown_until: num(row.cooldown_until),
-    parked_until: num(row.parked_until),
-    last_error: str(row.last_error),
-    last_used_at: num(row.last_used_at),
-    last_refresh_time: str(row.last_refresh_time),
-    last_refresh_status: str(row.last_refresh_status) ?? "never",
-    created_at: str(row.created_at) ?? "",
-    updated_at: str(row.updated_at) ?? "",
-  };
-}
-
-function toSql(key: keyof AccountPatch, value: unknown): SQLInputValue {
-  if (value === null || value === undefined) return null;
-  if (key === "other") return JSON.stringify(value);
-  if (key === "enabled") return value ? 1 : 0;
-  return value as SQLInputValue;
-}
 
 export class SqliteAccountRepo implements AccountRepo {
   #db: DatabaseSync;
@@ -177,9 +104,9 @@ export class SqliteAccountRepo implements AccountRepo {
     const sets: string[] = [];
     const params: SQLInputValue[] = [];
     for (const [key, value] of Object.entries(patch) as Array<[keyof AccountPatch, unknown]>) {
-      if (value === undefined || !(key in PATCH_COLUMNS)) continue;
-      sets.push(`${PATCH_COLUMNS[key]} = ?`);
-      params.push(toSql(key, value));
+      if (value === undefined || !(key in ACCOUNT_PATCH_COLUMNS)) continue;
+      sets.push(`${ACCOUNT_PATCH_COLUMNS[key]} = ?`);
+      params.push(accountPatchValue(key, value));
     }
     if (sets.length > 0) {
       sets.push("updated_at = ?");

@@ -1,14 +1,16 @@
 /**
  * Builds the real app over a `:memory:` store for route tests: the same `buildDeps` as `main.ts`, with
  * configuration from a map instead of the environment, a settable clock and cheap password hashing.
+ * `makeTestAppAsync` also opens a MySQL store when `env.DATABASE_URL` is `mysql://...`.
  */
 import { createApp } from "../../lib/app.ts";
 import type { AppEnv, Deps } from "../../lib/app_env.ts";
 import { type BackendParts, buildDeps } from "../../lib/build_deps.ts";
 import { createBackends } from "../../lib/backends.ts";
 import { ThinkingSigner } from "../../lib/claude/thinking_signer.ts";
-import { parseConfig } from "../../lib/config.ts";
+import { type Config, parseConfig } from "../../lib/config.ts";
 import { NullLogger } from "../../lib/log.ts";
+import { openMysqlStore } from "../../lib/store/mysql_store.ts";
 import { openSqliteStore } from "../../lib/store/sqlite_store.ts";
 import type { Store } from "../../lib/store/types.ts";
 import { TokenEstimator } from "../../lib/usage/token_estimator.ts";
@@ -72,8 +74,31 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
   const now = options.realClock ? Date.now : clock.now;
   // `sqlite:<path>` in `env` opens a file (restart tests build two apps over it); `:memory:` otherwise.
   const url = env.DATABASE_URL!;
+  if (url.startsWith("mysql://")) {
+    throw new Error("a mysql:// store opens asynchronously: use makeTestAppAsync");
+  }
   const file = url.startsWith("sqlite:") && url.length > 7 ? url.slice(7) : ":memory:";
-  const store = openSqliteStore(file, { now });
+  return assembleTestApp(options, config, clock, now, openSqliteStore(file, { now }));
+}
+
+/** Like `makeTestApp`, for stores that open asynchronously: `env.DATABASE_URL=mysql://...` opens MySQL. */
+export async function makeTestAppAsync(options: TestAppOptions = {}): Promise<TestApp> {
+  const url = options.env?.DATABASE_URL;
+  if (!url?.startsWith("mysql://")) return makeTestApp(options);
+  const env: Record<string, string> = { ...options.env };
+  const config = parseConfig((name) => env[name]);
+  const clock = options.clock ?? new Clock();
+  const now = options.realClock ? Date.now : clock.now;
+  return assembleTestApp(options, config, clock, now, await openMysqlStore(url, { now }));
+}
+
+function assembleTestApp(
+  options: TestAppOptions,
+  config: Config,
+  clock: Clock,
+  now: () => number,
+  store: Store,
+): TestApp {
   const shutdown = new AbortController();
   const deps = buildDeps({
     config,

@@ -1,0 +1,85 @@
+/**
+ * The mapping between an `accounts` row and an `Account`, shared by the SQLite and MySQL stores so both
+ * read the same columns the same way (reference defaults for rows written by the reference implementation,
+ * `other` parsed leniently, `enabled` as 0/1).
+ *
+ * No SQL runs here; it only knows column names.
+ */
+import type { Account, AccountPatch, AccountType } from "./types.ts";
+
+/** Columns an `AccountPatch` key writes. */
+export const ACCOUNT_PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
+  label: "label",
+  clientId: "clientId",
+  clientSecret: "clientSecret",
+  refreshToken: "refreshToken",
+  accessToken: "accessToken",
+  tokenExpiresAt: "token_expires_at",
+  other: "other",
+  enabled: "enabled",
+  weight: "weight",
+  rate_limit_per_hour: "rate_limit_per_hour",
+  max_inflight: "max_inflight",
+  disabled_reason: "disabled_reason",
+  disabled_at: "disabled_at",
+  cooldown_until: "cooldown_until",
+  parked_until: "parked_until",
+  last_error: "last_error",
+  last_refresh_time: "last_refresh_time",
+  last_refresh_status: "last_refresh_status",
+};
+
+/** `other` as stored: a JSON object, or anything else (NULL, the reference's bad JSON) read as `{}`. */
+export function parseOther(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== "string" || raw === "") return {};
+  try {
+    const value = JSON.parse(raw);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+function num(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function str(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+/** A patch value as a column value (`other` as JSON, `enabled` as 0/1). */
+export function accountPatchValue(key: keyof AccountPatch, value: unknown): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (key === "other") return JSON.stringify(value);
+  if (key === "enabled") return value ? 1 : 0;
+  return value as string | number;
+}
+
+export function rowToAccount(row: Record<string, unknown>): Account {
+  return {
+    id: String(row.id),
+    label: str(row.label),
+    type: (str(row.type) ?? "amazonq") as AccountType,
+    clientId: str(row.clientId),
+    clientSecret: str(row.clientSecret),
+    refreshToken: str(row.refreshToken),
+    accessToken: str(row.accessToken),
+    tokenExpiresAt: num(row.token_expires_at),
+    other: parseOther(row.other),
+    enabled: Number(row.enabled ?? 1) === 1,
+    weight: Number(row.weight ?? 50),
+    rate_limit_per_hour: Number(row.rate_limit_per_hour ?? 20),
+    max_inflight: Number(row.max_inflight ?? 0),
+    disabled_reason: str(row.disabled_reason),
+    disabled_at: num(row.disabled_at),
+    cooldown_until: num(row.cooldown_until),
+    parked_until: num(row.parked_until),
+    last_error: str(row.last_error),
+    last_used_at: num(row.last_used_at),
+    last_refresh_time: str(row.last_refresh_time),
+    last_refresh_status: str(row.last_refresh_status) ?? "never",
+    created_at: str(row.created_at) ?? "",
+    updated_at: str(row.updated_at) ?? "",
+  };
+}
