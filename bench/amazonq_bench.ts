@@ -10,6 +10,7 @@ import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { AmazonQToClaude } from "../lib/amazonq/amazonq_to_claude.ts";
 import { EventStreamDecoder } from "../lib/amazonq/event_stream_decoder.ts";
 import { ClaudeSseEncoder } from "../lib/claude/sse_encoder.ts";
+import { reportMedian } from "./_median.ts";
 
 const FRAMES = 10_000;
 const CHUNK = 16 * 1024;
@@ -98,6 +99,11 @@ const mb = (plain.length / 1024 / 1024).toFixed(2);
       } MiB/s SSE out`,
   );
 }
+
+await reportMedian("amazonq pipeline (median)", () => run(plain, false), {
+  events: probe.events,
+  bytesIn: plain.length,
+});
 
 Deno.bench(
   `amazonq pipeline decode->claude->sse: ${FRAMES} frames, ${mb} MiB, ${probe.events} events`,

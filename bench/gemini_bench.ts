@@ -6,6 +6,7 @@
  *
  * Run: npx -y deno@2.9.6 bench --allow-read bench/gemini_bench.ts
  */
+import { reportMedian } from "./_median.ts";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { ClaudeSseEncoder } from "../lib/claude/sse_encoder.ts";
 import { GeminiToClaude } from "../lib/gemini/gemini_to_claude.ts";
@@ -91,6 +92,7 @@ async function runOnce(): Promise<{ events: number; bytesOut: number }> {
 
 const SHAPE = await runOnce();
 const MB_IN = (INPUT.length / 1e6).toFixed(2);
+await reportMedian("gemini pipeline (median)", runOnce, { events: SHAPE.events, bytesIn: INPUT.length });
 
 Deno.bench({
   name: `gemini bytes -> Claude SSE: ${CHUNKS} chunks, ${MB_IN} MB in, ${SHAPE.events} events out`,

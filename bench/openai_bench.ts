@@ -7,6 +7,7 @@
  * bytes into EVENT_COUNT Claude events (printed once at load), so MB/s = INPUT_BYTES / time and
  * events/s = EVENT_COUNT / time.
  */
+import { reportMedian } from "./_median.ts";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { ClaudeStreamEvent } from "../lib/claude/events.ts";
 import { ClaudeSseEncoder } from "../lib/claude/sse_encoder.ts";
@@ -99,6 +100,8 @@ console.log(
   `openai_bench: ${CHUNKS} chunks, INPUT_BYTES=${INPUT.length} (${(INPUT.length / 1e6).toFixed(2)} MB), ` +
     `EVENT_COUNT=${EVENT_COUNT}, output ${(OUTPUT_BYTES / 1e6).toFixed(2)} MB SSE`,
 );
+
+await reportMedian("openai pipeline (median)", runPipeline, { events: EVENT_COUNT, bytesIn: INPUT.length });
 
 Deno.bench({
   name: `OpenAI SSE -> Claude SSE, ${CHUNKS} chunks (${
