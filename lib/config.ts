@@ -53,6 +53,8 @@ export interface Config {
     readonly userAgent: string;
     /** Redirect URI registered with the OAuth client (paste-back flow). */
     readonly redirectUri: string;
+    /** Google's userinfo endpoint: the donor's e-mail when the token answer has no id_token (de-duplication). */
+    readonly userinfoEndpoint: string;
   };
 }
 
@@ -96,6 +98,7 @@ export const CONFIG_VARIABLES = [
   "GEMINI_SCOPES",
   "GEMINI_USER_AGENT",
   "GEMINI_REDIRECT_URI",
+  "GEMINI_USERINFO_ENDPOINT",
 ] as const;
 
 class Reader {
@@ -229,6 +232,7 @@ export function parseConfig(get: EnvGetter): Config {
       scopes: r.str("GEMINI_SCOPES")?.split(/[\s,]+/).filter(Boolean) ?? DEFAULT_GEMINI_SCOPES,
       userAgent: r.str("GEMINI_USER_AGENT") ?? "antigravity/1.11.3 linux/amd64",
       redirectUri: r.url("GEMINI_REDIRECT_URI", "http://localhost:64312/oauth-callback"),
+      userinfoEndpoint: r.url("GEMINI_USERINFO_ENDPOINT", "https://www.googleapis.com/oauth2/v2/userinfo"),
     },
   };
   const hasAmazonq = [config.amazonq.refreshToken, config.amazonq.clientId, config.amazonq.clientSecret];

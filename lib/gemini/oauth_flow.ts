@@ -166,6 +166,7 @@ export class GeminiOAuthFlow {
       throw new ApiError("invalid_request_error", "The OAuth state was issued for another redirect URI");
     }
     const tokens = await this.#exchange(input.code, pending, signal);
+    tokens.email ??= await this.#userEmail(tokens.accessToken, signal);
     const project = await this.#discoverProject(tokens.accessToken, signal);
     const quota = await this.#quota(tokens.accessToken, project, signal);
     const other: Record<string, unknown> = {
@@ -276,6 +277,27 @@ export class GeminiOAuthFlow {
         status: 502,
         cause: error,
       });
+    }
+  }
+
+  /** The donor's e-mail from the userinfo endpoint; undefined when it cannot be read (it is only for de-duplication). */
+  async #userEmail(accessToken: string, signal?: AbortSignal): Promise<string | undefined> {
+    const endpoint = this.#options.config.userinfoEndpoint;
+    if (!endpoint) return undefined;
+    try {
+      const response = await this.#options.fetch(endpoint, {
+        headers: { authorization: `Bearer ${accessToken}` },
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        return undefined;
+      }
+      const body = await response.json() as { email?: unknown; verified_email?: unknown };
+      if (typeof body.email !== "string" || body.verified_email === false) return undefined;
+      return body.email.toLowerCase();
+    } catch {
+      return undefined;
     }
   }
 

@@ -138,6 +138,8 @@ export interface FakeGoogleScript {
   onboardPolls: number;
   /** fetchAvailableModels answer, or a status to fail with. */
   models: unknown;
+  /** userinfo e-mail per access token (absent: 401). */
+  userinfo?: Record<string, string>;
 }
 
 /** A fake of Google's token endpoint and the Code Assist account calls, speaking their JSON formats. */
@@ -159,6 +161,12 @@ export function fakeGoogle(script: FakeGoogleScript): FakeServer & { script: Fak
       return jsonResponse({ error: "unsupported_grant_type" }, 400);
     }
     const token = req.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
+    if (path === "/userinfo") {
+      const email = script.userinfo?.[token];
+      return email
+        ? jsonResponse({ email, verified_email: true })
+        : jsonResponse({ error: "invalid_token" }, 401);
+    }
     if (path === "/v1internal:loadCodeAssist") return answer(script.load[token]);
     if (path === "/v1internal:onboardUser") {
       return jsonResponse({ name: "operations/onboard-1", done: false });

@@ -59,7 +59,10 @@ function script(): FakeGoogleScript {
       "code-other": exchange("at-existing", "1//refresh-other", "other@example.com"),
       "code-norefresh": exchange("at-existing", undefined, "x@example.com"),
       "code-used": [400, { error: "invalid_grant", error_description: "Bad Request" }],
+      // No id_token: the e-mail comes from the userinfo endpoint.
+      "code-noid": { access_token: "at-existing", refresh_token: "1//refresh-noid", expires_in: 3599 },
     },
+    userinfo: { "at-existing": "donor@example.com" },
     refreshes: {},
     load: {
       // A brand-new user: no tier yet, free tier offered -> onboarding.
@@ -94,6 +97,7 @@ function setup(options: { configured?: boolean; baseUrl?: string } = {}) {
     GEMINI_TOKEN_ENDPOINT: `${google.url}/token`,
     GEMINI_AUTH_ENDPOINT: "https://accounts.example.test/o/oauth2/v2/auth",
     GEMINI_API_ENDPOINT: google.url,
+    GEMINI_USERINFO_ENDPOINT: `${google.url}/userinfo`,
   };
   if (options.configured !== false) {
     env.GEMINI_CLIENT_ID = "donate-client.apps.example";
@@ -314,6 +318,12 @@ Deno.test("donating the same Google account again updates it instead of adding a
     assert.equal(row.enabled, true);
     assert.equal(row.disabled_reason, null);
     assert.equal(row.other.project, "projects-existing-42");
+    // Without an id_token the e-mail is read from userinfo, and the same donor is still recognised.
+    const noId = await begin(app);
+    const viaUserinfo = await paste(app, { code: "code-noid", state: noId.state });
+    assert.equal((await viaUserinfo.json()).updated, true);
+    assert.equal(accounts.rows.length, 1);
+    assert.equal(accounts.rows[0]!.refreshToken, "1//refresh-noid");
     // A different Google account is a new row.
     const third = await begin(app);
     assert.equal((await paste(app, { code: "code-other", state: third.state })).status, 200);
