@@ -87,7 +87,16 @@ const refresh = () =>
   }).catch((error) => log.error("token refresh run failed", { error }));
 
 if (config.autoRefresh) {
-  Deno.cron("refresh-tokens", config.refreshCron, { signal: shutdown.signal }, refresh);
+  try {
+    Deno.cron("refresh-tokens", config.refreshCron, { signal: shutdown.signal }, refresh);
+  } catch (error) {
+    // The five fields were checked by parseConfig; Deno's cron parser judges their values.
+    // deno-lint-ignore no-console
+    console.error(
+      `amq2api: configuration error: REFRESH_CRON: ${error instanceof Error ? error.message : error}`,
+    );
+    Deno.exit(2);
+  }
 }
 const fetchGeminiQuota = deps.fetchGeminiQuota;
 if (fetchGeminiQuota) {

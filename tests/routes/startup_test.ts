@@ -267,3 +267,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a REFRESH_CRON that Deno's cron parser refuses stops the start with one line naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "amq2api-startup-" });
+  const child = spawnServer(dir, { PORT: "0", DATA_DIR: join(dir, "data"), REFRESH_CRON: "99 * * * *" });
+  let exited = false;
+  try {
+    const [status, stdout, stderr] = await withTimeout(
+      Promise.all([child.status, new Response(child.stdout).text(), new Response(child.stderr).text()]),
+      30_000,
+      "a failing start",
+    );
+    exited = true;
+    assert.notEqual(status.code, 0);
+    const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0]!, /REFRESH_CRON/);
+    assert.ok(!stdout.includes('"listening"'), stdout);
+  } finally {
+    if (!exited) {
+      killQuietly(child);
+      await child.status;
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
