@@ -7,15 +7,18 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError } from "./errors.ts";
 
-export async function readJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  let raw: unknown;
+/** The body parsed as JSON; a 400 when it is not JSON (a body over the limit stays a 413). */
+export async function readJson(c: Context): Promise<unknown> {
   try {
-    raw = await c.req.json();
+    return await c.req.json();
   } catch (cause) {
     if (cause instanceof ApiError) throw cause;
     throw new ApiError("invalid_request_error", "request body is not valid JSON", { cause });
   }
-  const result = schema.safeParse(raw);
+}
+
+export async function readJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  const result = schema.safeParse(await readJson(c));
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path.map(String).join(".");

@@ -7,18 +7,13 @@ import { Hono } from "hono";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { validateRoutingPatch } from "../lib/routing/routing_config.ts";
+import { readJson } from "../lib/read_json_body.ts";
 
 export function createConfigRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/v2/config", async (c) => c.json(await deps.routing.config()));
   app.put("/v2/config", async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ApiError("invalid_request_error", "request body is not valid JSON");
-    }
-    const result = validateRoutingPatch(body);
+    const result = validateRoutingPatch(await readJson(c));
     if (!result.ok) {
       // Unknown keys are quoted back; cap the message so a huge key is not echoed in full.
       const message = result.errors.join("; ");

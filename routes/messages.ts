@@ -7,6 +7,7 @@
  * status. `X-Account-ID` (and `X-Test-Mode` for a disabled account) is honoured only for an admin session.
  */
 import { Hono } from "hono";
+import { sseResponse } from "../lib/sse_response.ts";
 import type { Context } from "hono";
 import { MessageCollector } from "../lib/claude/message_collector.ts";
 import { normalizeClaudeRequest } from "../lib/claude/normalize_request.ts";
@@ -76,14 +77,7 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
           error,
         }),
     });
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-        "request-id": c.get("requestId"),
-      },
-    });
+    return sseResponse(body, c.get("requestId"));
   });
 
   app.post("/v1/messages/count_tokens", async (c) => {

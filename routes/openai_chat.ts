@@ -7,6 +7,8 @@
  * in OpenAI's error shape (see `openAIErrorShaper`).
  */
 import { Hono } from "hono";
+import { sseResponse } from "../lib/sse_response.ts";
+import { readJson } from "../lib/read_json_body.ts";
 import { MessageCollector } from "../lib/claude/message_collector.ts";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { ApiError } from "../lib/errors.ts";
@@ -18,14 +20,7 @@ import { openForRequest } from "./messages.ts";
 export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/v1/chat/completions", async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch (cause) {
-      if (cause instanceof ApiError) throw cause;
-      throw new ApiError("invalid_request_error", "request body is not valid JSON", { cause });
-    }
-    const inbound = openAIRequestToClaude(raw);
+    const inbound = openAIRequestToClaude(await readJson(c));
     const signal = AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]);
     const result = await openForRequest(deps, c, inbound.request, signal);
     const id = "chatcmpl-" + result.messageId.slice(4);
@@ -46,14 +41,7 @@ export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
           error,
         }),
     });
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-        "request-id": c.get("requestId"),
-      },
-    });
+    return sseResponse(body, c.get("requestId"));
   });
   return app;
 }

@@ -5,7 +5,7 @@
  *
  * No SQL runs here; it only knows column names.
  */
-import type { Account, AccountPatch, AccountType } from "./types.ts";
+import type { Account, AccountPatch, AccountType, NewAccount } from "./types.ts";
 
 /** Columns an `AccountPatch` key writes. */
 export const ACCOUNT_PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
@@ -82,4 +82,46 @@ export function rowToAccount(row: Record<string, unknown>): Account {
     created_at: str(row.created_at) ?? "",
     updated_at: str(row.updated_at) ?? "",
   };
+}
+
+/** Columns of a new account row, in the order of `newAccountValues`. */
+export const NEW_ACCOUNT_COLUMNS = [
+  "id",
+  "label",
+  "clientId",
+  "clientSecret",
+  "refreshToken",
+  "accessToken",
+  "token_expires_at",
+  "other",
+  "enabled",
+  "type",
+  "weight",
+  "rate_limit_per_hour",
+  "max_inflight",
+  "last_refresh_status",
+  "created_at",
+  "updated_at",
+] as const;
+
+/** The values of a new account row, with this server's defaults (weight 50, no hourly limit, no cap). */
+export function newAccountValues(id: string, input: NewAccount, at: string): Array<string | number | null> {
+  return [
+    id,
+    input.label ?? null,
+    input.clientId ?? null,
+    input.clientSecret ?? null,
+    input.refreshToken ?? null,
+    input.accessToken ?? null,
+    input.tokenExpiresAt ?? null,
+    JSON.stringify(input.other ?? {}),
+    input.enabled === false ? 0 : 1,
+    input.type,
+    input.weight ?? 50,
+    input.rate_limit_per_hour ?? 0,
+    input.max_inflight ?? 0,
+    "never",
+    at,
+    at,
+  ];
 }

@@ -6,7 +6,14 @@
  * a concurrent merge waits for it instead of overwriting its keys. Plain column updates need no lock.
  */
 import type { Pool } from "mysql2/promise";
-import { ACCOUNT_PATCH_COLUMNS, accountPatchValue, parseOther, rowToAccount } from "./account_row.ts";
+import {
+  ACCOUNT_PATCH_COLUMNS,
+  accountPatchValue,
+  NEW_ACCOUNT_COLUMNS,
+  newAccountValues,
+  parseOther,
+  rowToAccount,
+} from "./account_row.ts";
 import { mysqlExec, mysqlRows, mysqlTransaction, type MysqlValue } from "./mysql_query.ts";
 import type {
   Account,
@@ -65,26 +72,10 @@ export class MysqlAccountRepo implements AccountRepo {
     const at = this.#iso();
     await mysqlExec(
       this.#pool,
-      `INSERT INTO amq2api_accounts (id, label, clientId, clientSecret, refreshToken, accessToken, token_expires_at,
-         other, enabled, type, weight, rate_limit_per_hour, max_inflight, last_refresh_status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'never', ?, ?)`,
-      [
-        id,
-        input.label ?? null,
-        input.clientId ?? null,
-        input.clientSecret ?? null,
-        input.refreshToken ?? null,
-        input.accessToken ?? null,
-        input.tokenExpiresAt ?? null,
-        JSON.stringify(input.other ?? {}),
-        input.enabled === false ? 0 : 1,
-        input.type,
-        input.weight ?? 50,
-        input.rate_limit_per_hour ?? 0,
-        input.max_inflight ?? 0,
-        at,
-        at,
-      ],
+      `INSERT INTO amq2api_accounts (${NEW_ACCOUNT_COLUMNS.join(", ")}) VALUES (${
+        NEW_ACCOUNT_COLUMNS.map(() => "?").join(", ")
+      })`,
+      newAccountValues(id, input, at),
     );
     return (await this.get(id))!;
   }

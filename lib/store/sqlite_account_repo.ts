@@ -6,7 +6,14 @@
  * admin edit never overwrite each other's keys.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { ACCOUNT_PATCH_COLUMNS, accountPatchValue, parseOther, rowToAccount } from "./account_row.ts";
+import {
+  ACCOUNT_PATCH_COLUMNS,
+  accountPatchValue,
+  NEW_ACCOUNT_COLUMNS,
+  newAccountValues,
+  parseOther,
+  rowToAccount,
+} from "./account_row.ts";
 import { sqliteTransaction } from "./sqlite_transaction.ts";
 import type {
   Account,
@@ -77,26 +84,10 @@ export class SqliteAccountRepo implements AccountRepo {
     const id = this.#newId();
     const at = this.#iso();
     this.#db.prepare(
-      `INSERT INTO accounts (id, label, clientId, clientSecret, refreshToken, accessToken, token_expires_at, other,
-         enabled, type, weight, rate_limit_per_hour, max_inflight, last_refresh_status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'never', ?, ?)`,
-    ).run(
-      id,
-      input.label ?? null,
-      input.clientId ?? null,
-      input.clientSecret ?? null,
-      input.refreshToken ?? null,
-      input.accessToken ?? null,
-      input.tokenExpiresAt ?? null,
-      JSON.stringify(input.other ?? {}),
-      input.enabled === false ? 0 : 1,
-      input.type,
-      input.weight ?? 50,
-      input.rate_limit_per_hour ?? 0,
-      input.max_inflight ?? 0,
-      at,
-      at,
-    );
+      `INSERT INTO accounts (${NEW_ACCOUNT_COLUMNS.join(", ")}) VALUES (${
+        NEW_ACCOUNT_COLUMNS.map(() => "?").join(", ")
+      })`,
+    ).run(...newAccountValues(id, input, at));
     return this.get(id).then((a) => a!);
   }
 
