@@ -11,7 +11,6 @@ import { sseResponse } from "../lib/sse_response.ts";
 import { readJson } from "../lib/read_json_body.ts";
 import { MessageCollector } from "../lib/claude/message_collector.ts";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
-import { ApiError } from "../lib/errors.ts";
 import { openAIRequestToClaude } from "../lib/openai/openai_request_to_claude.ts";
 import { openAIResponseFromClaude } from "../lib/openai/openai_response_from_claude.ts";
 import { openAISseBody } from "../lib/openai/openai_sse_body.ts";
