@@ -7,9 +7,9 @@ import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
 import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
 import { DeviceLogin } from "./amazonq/device_login.ts";
 import { DeviceLoginSessions } from "./amazonq/device_login_sessions.ts";
-import type { TokenManager } from "./accounts/token_manager.ts";
 import type { AppEnv } from "./app_env.ts";
-import type { BackendParts } from "./build_deps.ts";
+import type { BackendBuildParts, BackendParts } from "./build_deps.ts";
+import { StorePendingSignIns } from "./gemini/pending_sign_ins.ts";
 import type { ThinkingSigner } from "./claude/thinking_signer.ts";
 import type { Config } from "./config.ts";
 import { CodeAssistClient } from "./gemini/code_assist_client.ts";
@@ -37,11 +37,18 @@ export interface BackendInput {
 
 export function createBackends(
   input: BackendInput,
-): (parts: { tokens: TokenManager; fetch: typeof fetch; now: () => number }) => BackendParts {
+): (parts: BackendBuildParts) => BackendParts {
   const { config, signer, estimator } = input;
-  return ({ tokens, fetch, now }) => {
+  return ({ tokens, fetch, now, store }) => {
     const codeAssist = new CodeAssistClient({ fetch, userAgent: config.gemini.userAgent, now });
-    const flow = new GeminiOAuthFlow({ fetch, config: config.gemini, codeAssist, now });
+    const flow = new GeminiOAuthFlow({
+      fetch,
+      config: config.gemini,
+      codeAssist,
+      now,
+      // Pending sign-ins live in the store so a user may finish on another instance than the one they began on.
+      states: new StorePendingSignIns(store.oauthStates),
+    });
     const deviceLogin = new DeviceLogin({
       fetch,
       oidcEndpoint: config.amazonq.oidcEndpoint,

@@ -31,6 +31,14 @@ export interface BackendParts {
   fetchGeminiQuota?: QuotaFetcher;
 }
 
+/** What the backends are built from (the token source, the upstream fetch, the clock and the store). */
+export interface BackendBuildParts {
+  tokens: TokenManager;
+  fetch: typeof fetch;
+  now: () => number;
+  store: Store;
+}
+
 export interface BuildDepsInput {
   config: Config;
   store: Store;
@@ -47,7 +55,7 @@ export interface BuildDepsInput {
   passwordCost?: number;
   poolWaitMs?: number;
   /** Builds the upstream backends once the token source exists (they need it). */
-  backends: (parts: { tokens: TokenManager; fetch: typeof fetch; now: () => number }) => BackendParts;
+  backends: (parts: BackendBuildParts) => BackendParts;
 }
 
 export function buildDeps(input: BuildDepsInput): Deps {
@@ -65,7 +73,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
   // The token manager needs the refreshers and the channels need the token manager: build the manager
   // over a table that is filled right after.
   const tokens = new TokenManager(store, refreshers, now, { leadMs: 60_000 });
-  const backends = input.backends({ tokens, fetch: fetchFn, now });
+  const backends = input.backends({ tokens, fetch: fetchFn, now, store });
   Object.assign(refreshers, backends.refreshers);
   const gateway = new MessageGateway({
     store,

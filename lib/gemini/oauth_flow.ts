@@ -14,6 +14,7 @@
  * the route decides between insert and update. Failures are `ApiError`s with a status the route can send.
  */
 import type { Config } from "../config.ts";
+import { MemoryPendingSignIns, type PendingSignIn, type PendingSignInStore } from "./pending_sign_ins.ts";
 import { ApiError, UpstreamError } from "../errors.ts";
 import type { NewAccount } from "../store/types.ts";
 import type { CodeAssistClient, ModelQuota } from "./code_assist_client.ts";
@@ -28,6 +29,8 @@ export interface GeminiOAuthFlowOptions {
   stateTtlMs?: number;
   /** Pending states kept at most; the oldest is dropped beyond it (the begin route is public). */
   maxPending?: number;
+  /** Where pending sign-ins wait (default: this instance's memory; the server passes the store). */
+  states?: PendingSignInStore;
 }
 
 export interface OAuthStart {
@@ -45,11 +48,7 @@ export interface OAuthCompletion {
   redirectUri?: string;
 }
 
-interface PendingState {
-  verifier: string;
-  redirectUri: string;
-  expiresAt: number;
-}
+type PendingState = PendingSignIn;
 
 const DEFAULT_STATE_TTL_MS = 10 * 60_000;
 const DEFAULT_MAX_PENDING = 1000;
@@ -88,10 +87,11 @@ function timestampLabel(ms: number): string {
 
 export class GeminiOAuthFlow {
   #options: GeminiOAuthFlowOptions;
-  #pending = new Map<string, PendingState>();
+  #states: PendingSignInStore;
 
   constructor(options: GeminiOAuthFlowOptions) {
     this.#options = options;
+    this.#states = options.states ?? new MemoryPendingSignIns(options.maxPending ?? DEFAULT_MAX_PENDING);
   }
 
   /** True when an OAuth client is configured (the donation page checks this first). */
@@ -103,16 +103,6 @@ export class GeminiOAuthFlow {
     return this.#options.randomBytes?.(length) ?? crypto.getRandomValues(new Uint8Array(length));
   }
 
-  #prune(now: number): void {
-    for (const [state, pending] of this.#pending) if (pending.expiresAt <= now) this.#pending.delete(state);
-    const max = this.#options.maxPending ?? DEFAULT_MAX_PENDING;
-    // Map iteration is insertion order: the first keys are the oldest.
-    for (const state of this.#pending.keys()) {
-      if (this.#pending.size < max) break;
-      this.#pending.delete(state);
-    }
-  }
-
   /** Starts a sign-in: the URL to send the user to, with a fresh state bound to `redirectUri`. */
   async begin(redirectUri: string = this.#options.config.redirectUri): Promise<OAuthStart> {
     const { config } = this.#options;
@@ -120,14 +110,22 @@ export class GeminiOAuthFlow {
       throw new ApiError("api_error", "Gemini OAuth is not configured on this server", { status: 503 });
     }
     const now = this.#options.now();
-    this.#prune(now);
     const state = hex(this.#random(32));
     const verifier = base64Url(this.#random(32));
     const challenge = base64Url(
       new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
     );
     const expiresAt = now + (this.#options.stateTtlMs ?? DEFAULT_STATE_TTL_MS);
-    this.#pending.set(state, { verifier, redirectUri, expiresAt });
+    if (!(await this.#states.put(state, { verifier, redirectUri, expiresAt }, now))) {
+      throw new ApiError(
+        "overloaded_error",
+        "Too many sign-ins are in progress; try again in a few minutes",
+        {
+          status: 503,
+          retryAfterSeconds: 60,
+        },
+      );
+    }
     const url = new URL(config.authEndpoint);
     url.search = new URLSearchParams({
       client_id: config.clientId,
@@ -149,9 +147,8 @@ export class GeminiOAuthFlow {
     if (!config.clientId || !config.clientSecret) {
       throw new ApiError("api_error", "Gemini OAuth is not configured on this server", { status: 503 });
     }
-    const pending = this.#pending.get(input.state);
     // Single use: the state is spent whatever happens next.
-    this.#pending.delete(input.state);
+    const pending = await this.#states.take(input.state);
     if (!pending) {
       throw new ApiError(
         "invalid_request_error",

@@ -213,6 +213,18 @@ const MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     );
   },
+  // 3: pending OAuth sign-ins, shared by every instance (they were per instance).
+  async (conn) => {
+    await mysqlExec(
+      conn,
+      `CREATE TABLE IF NOT EXISTS amq2api_oauth_states (
+        state VARCHAR(128) NOT NULL PRIMARY KEY,
+        data TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        INDEX idx_oauth_states_expires (expires_at)
+      ) ${TABLE_OPTIONS}`,
+    );
+  },
 ];
 
 /** The schema version after all migrations. */

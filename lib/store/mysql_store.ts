@@ -35,6 +35,7 @@ import type {
   LoginAttemptRepo,
   LoginAttempts,
   MetaRepo,
+  OAuthStateRepo,
   SessionRepo,
   Store,
   UsageRecord,
@@ -142,6 +143,7 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     usage: new MysqlUsageRepo(pool),
     leases: new MysqlLeaseRepo(pool),
     meta: new MysqlMetaRepo(pool),
+    oauthStates: new MysqlOAuthStateRepo(pool),
     schemaVersion: () => Promise.resolve(version),
     ping: async () => {
       try {
@@ -496,5 +498,36 @@ class MysqlMetaRepo implements MetaRepo {
   async setIfMissing(key: string, value: string): Promise<string> {
     await mysqlExec(this.pool, "INSERT IGNORE INTO amq2api_meta (`key`, value) VALUES (?, ?)", [key, value]);
     return (await this.get(key))!;
+  }
+}
+
+class MysqlOAuthStateRepo implements OAuthStateRepo {
+  constructor(private readonly pool: Pool) {}
+
+  async put(state: string, data: string, expiresAt: number, now: number, max: number): Promise<boolean> {
+    await mysqlExec(this.pool, "DELETE FROM amq2api_oauth_states WHERE expires_at <= ?", [now]);
+    const [row] = await mysqlRows(this.pool, "SELECT COUNT(*) AS n FROM amq2api_oauth_states");
+    // Two instances may both pass the count at the edge; the cap is a guard against floods, not an exact limit.
+    if (Number(row?.n ?? 0) >= max) return false;
+    await mysqlExec(
+      this.pool,
+      "INSERT INTO amq2api_oauth_states (state, data, expires_at) VALUES (?, ?, ?)",
+      [state, data, expiresAt],
+    );
+    return true;
+  }
+
+  take(state: string): Promise<{ data: string; expiresAt: number } | null> {
+    // Read and delete under a row lock, so two instances cannot both complete one sign-in.
+    return mysqlTransaction(this.pool, async (conn) => {
+      const [row] = await mysqlRows(
+        conn,
+        "SELECT data, expires_at FROM amq2api_oauth_states WHERE state = ? FOR UPDATE",
+        [state],
+      );
+      if (!row) return null;
+      await mysqlExec(conn, "DELETE FROM amq2api_oauth_states WHERE state = ?", [state]);
+      return { data: String(row.data), expiresAt: Number(row.expires_at) };
+    });
   }
 }

@@ -133,6 +133,17 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 3: pending OAuth sign-ins, shared by every process on the database (they were per instance).
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS oauth_states (
+        state TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS idx_oauth_states_expires ON oauth_states(expires_at);
+    `);
+  },
 ];
 
 /** The schema version after all migrations. */

@@ -22,6 +22,7 @@ import type {
   LoginAttemptRepo,
   LoginAttempts,
   MetaRepo,
+  OAuthStateRepo,
   SessionRepo,
   Store,
   UsageRecord,
@@ -63,6 +64,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     usage: new SqliteUsageRepo(db),
     leases: new SqliteLeaseRepo(db),
     meta: new SqliteMetaRepo(db),
+    oauthStates: new SqliteOAuthStateRepo(db),
     schemaVersion: () => Promise.resolve(version),
     ping: () => {
       db.prepare("SELECT 1").get();
@@ -366,5 +368,33 @@ class SqliteMetaRepo implements MetaRepo {
   setIfMissing(key: string, value: string): Promise<string> {
     this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)").run(key, value);
     return this.get(key).then((v) => v!);
+  }
+}
+
+class SqliteOAuthStateRepo implements OAuthStateRepo {
+  constructor(private readonly db: DatabaseSync) {}
+
+  put(state: string, data: string, expiresAt: number, now: number, max: number): Promise<boolean> {
+    const stored = sqliteTransaction(this.db, () => {
+      this.db.prepare("DELETE FROM oauth_states WHERE expires_at <= ?").run(now);
+      const n = Number((this.db.prepare("SELECT COUNT(*) AS n FROM oauth_states").get() as Row).n);
+      if (n >= max) return false;
+      this.db.prepare("INSERT INTO oauth_states (state, data, expires_at) VALUES (?, ?, ?)").run(
+        state,
+        data,
+        expiresAt,
+      );
+      return true;
+    });
+    return Promise.resolve(stored);
+  }
+
+  take(state: string): Promise<{ data: string; expiresAt: number } | null> {
+    const row = this.db.prepare("DELETE FROM oauth_states WHERE state = ? RETURNING data, expires_at").get(
+      state,
+    ) as
+      | Row
+      | undefined;
+    return Promise.resolve(row ? { data: String(row.data), expiresAt: Number(row.expires_at) } : null);
   }
 }

@@ -227,6 +227,17 @@ export interface LeaseRepo {
   release(name: string, holder: string): Promise<void>;
 }
 
+/** Pending OAuth sign-ins (`state` -> what completing it needs), single use, shared by all instances. */
+export interface OAuthStateRepo {
+  /**
+   * Stores a pending sign-in, first dropping expired ones; false (nothing stored) when `max` unexpired ones
+   * are already waiting, so a public page cannot grow the table without bound.
+   */
+  put(state: string, data: string, expiresAt: number, now: number, max: number): Promise<boolean>;
+  /** Removes and returns a pending sign-in (single use), or null. */
+  take(state: string): Promise<{ data: string; expiresAt: number } | null>;
+}
+
 export interface MetaRepo {
   get(key: string): Promise<string | null>;
   /** Sets the value only if the key is missing; returns the value now stored. */
@@ -244,6 +255,7 @@ export interface Store {
   readonly usage: UsageRepo;
   readonly leases: LeaseRepo;
   readonly meta: MetaRepo;
+  readonly oauthStates: OAuthStateRepo;
   /** Schema version after migrations. */
   schemaVersion(): Promise<number>;
   /** Throws when the store cannot be reached. */

@@ -5,7 +5,7 @@
  */
 import { createApp } from "../../lib/app.ts";
 import type { AppEnv, Deps } from "../../lib/app_env.ts";
-import { type BackendParts, buildDeps } from "../../lib/build_deps.ts";
+import { type BackendBuildParts, type BackendParts, buildDeps } from "../../lib/build_deps.ts";
 import { createBackends } from "../../lib/backends.ts";
 import { ThinkingSigner } from "../../lib/claude/thinking_signer.ts";
 import { type Config, parseConfig } from "../../lib/config.ts";
@@ -14,7 +14,6 @@ import { openMysqlStore } from "../../lib/store/mysql_store.ts";
 import { openSqliteStore } from "../../lib/store/sqlite_store.ts";
 import type { Store } from "../../lib/store/types.ts";
 import { TokenEstimator } from "../../lib/usage/token_estimator.ts";
-import type { TokenManager } from "../../lib/accounts/token_manager.ts";
 import type { Hono } from "hono";
 import { fileURLToPath } from "node:url";
 
@@ -48,7 +47,7 @@ export interface TestApp {
 
 export interface TestAppOptions {
   env?: Record<string, string>;
-  backends?: (parts: { tokens: TokenManager; fetch: typeof fetch; now: () => number }) => BackendParts;
+  backends?: (parts: BackendBuildParts) => BackendParts;
   clock?: Clock;
   random?: () => number;
   realClock?: boolean;

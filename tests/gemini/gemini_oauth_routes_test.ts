@@ -431,3 +431,42 @@ Deno.test("the donation pages are served with safe headers", async () => {
     await google.close();
   }
 });
+
+Deno.test("a sign-in begun on one instance completes on another through the store, once", async () => {
+  const { openSqliteStore } = await import("../../lib/store/sqlite_store.ts");
+  const { StorePendingSignIns } = await import("../../lib/gemini/pending_sign_ins.ts");
+  const google = fakeGoogle(script());
+  const dir = await Deno.makeTempDir({ prefix: "amq2api-oauth-" });
+  const storeA = openSqliteStore(`${dir}/shared.db`);
+  const storeB = openSqliteStore(`${dir}/shared.db`);
+  try {
+    const env: Record<string, string> = {
+      GEMINI_TOKEN_ENDPOINT: `${google.url}/token`,
+      GEMINI_API_ENDPOINT: google.url,
+      GEMINI_USERINFO_ENDPOINT: `${google.url}/userinfo`,
+      GEMINI_CLIENT_ID: "donate-client.apps.example",
+      GEMINI_CLIENT_SECRET: "donate-secret",
+    };
+    const config = parseConfig((name) => env[name]);
+    const codeAssist = new CodeAssistClient({ fetch, userAgent: "test", sleep: () => Promise.resolve() });
+    const flow = (store: typeof storeA) =>
+      new GeminiOAuthFlow({
+        fetch,
+        config: config.gemini,
+        codeAssist,
+        now: () => START,
+        states: new StorePendingSignIns(store.oauthStates),
+      });
+    const a = flow(storeA);
+    const b = flow(storeB);
+    const started = await a.begin();
+    const account = await b.complete({ code: "code-again", state: started.state });
+    assert.equal(account.refreshToken, "1//refresh-again");
+    await assert.rejects(() => a.complete({ code: "code-again", state: started.state }), /already used/);
+  } finally {
+    await storeA.close();
+    await storeB.close();
+    await google.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -913,3 +913,27 @@ Deno.test("mysql: an unreachable server or a bad URL is reported clearly, withou
   });
   await assert.rejects(openStore("postgres://x"), /sqlite:<path> or mysql:\/\//);
 });
+
+Deno.test({
+  name: "mysql: oauthStates are single use across two store instances, expired ones dropped, capped",
+  ignore,
+  fn: () =>
+    withDatabase(async (url) => {
+      const a = await openMysqlStore(url);
+      const b = await openMysqlStore(url);
+      try {
+        assert.equal(await a.oauthStates.put("s1", '{"v":1}', 2_000, 1_000, 2), true);
+        assert.equal(await a.oauthStates.put("s2", '{"v":2}', 1_500, 1_000, 2), true);
+        assert.equal(await b.oauthStates.put("s3", '{"v":3}', 3_000, 1_000, 2), false);
+        assert.equal(await b.oauthStates.put("s3", '{"v":3}', 3_000, 1_600, 2), true);
+        // Both instances race to complete one sign-in: exactly one gets it.
+        const [x, y] = await Promise.all([a.oauthStates.take("s1"), b.oauthStates.take("s1")]);
+        assert.equal([x, y].filter((r) => r !== null).length, 1);
+        assert.deepEqual(x ?? y, { data: '{"v":1}', expiresAt: 2_000 });
+        assert.equal(await a.oauthStates.take("s2"), null);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }),
+});

@@ -171,3 +171,20 @@ Deno.test("pruneCalls drops call records older than the cut-off and keeps the re
     await store.close();
   }
 });
+
+Deno.test("oauthStates: single use, expired ones dropped on put, and a cap on how many may wait", async () => {
+  const store = openSqliteStore(":memory:");
+  try {
+    assert.equal(await store.oauthStates.put("s1", '{"v":1}', 2_000, 1_000, 2), true);
+    assert.equal(await store.oauthStates.put("s2", '{"v":2}', 1_500, 1_000, 2), true);
+    // Full at 2 while both are alive.
+    assert.equal(await store.oauthStates.put("s3", '{"v":3}', 3_000, 1_000, 2), false);
+    // At t=1,600 s2 has expired and is dropped, so s3 fits.
+    assert.equal(await store.oauthStates.put("s3", '{"v":3}', 3_000, 1_600, 2), true);
+    assert.deepEqual(await store.oauthStates.take("s1"), { data: '{"v":1}', expiresAt: 2_000 });
+    assert.equal(await store.oauthStates.take("s1"), null);
+    assert.equal(await store.oauthStates.take("s2"), null);
+  } finally {
+    await store.close();
+  }
+});
