@@ -538,6 +538,7 @@ Deno.test({
         "amq2api_leases",
         "amq2api_login_attempts",
         "amq2api_meta",
+        "amq2api_oauth_states",
         "amq2api_schema_version",
         "amq2api_usage_records",
       ]);
@@ -561,7 +562,7 @@ Deno.test({
       const stores = await Promise.all([openMysqlStore(url), openMysqlStore(url), openMysqlStore(url)]);
       try {
         for (const store of stores) assert.equal(await store.schemaVersion(), MYSQL_SCHEMA_VERSION);
-        assert.equal((await tablesOf(admin, name)).length, 11);
+        assert.equal((await tablesOf(admin, name)).length, 12);
         assert.deepEqual(await rows(admin, `SELECT version FROM ${name}.amq2api_schema_version`), [
           { version: MYSQL_SCHEMA_VERSION },
         ]);
