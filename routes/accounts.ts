@@ -15,29 +15,13 @@ import {
 } from "../lib/accounts/account_input.ts";
 import { exportAccounts, exportKiroGate, parseAccountImport } from "../lib/accounts/account_transfer.ts";
 import { accountView } from "../lib/accounts/account_view.ts";
+import { runLimited } from "../lib/accounts/run_limited.ts";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { ApiError, UpstreamError } from "../lib/errors.ts";
 import { readJsonBody } from "../lib/read_json_body.ts";
 import type { Account, AccountPatch, NewAccount } from "../lib/store/types.ts";
 
 const importSchema = z.object({ data: z.unknown(), dry_run: z.boolean().optional() });
-
-async function runLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

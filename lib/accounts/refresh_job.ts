@@ -8,6 +8,7 @@
  */
 import type { Store } from "../store/types.ts";
 import type { AccountPool } from "./account_pool.ts";
+import { runLimited } from "./run_limited.ts";
 import type { TokenManager } from "./token_manager.ts";
 
 export interface RefreshJobDeps {
@@ -35,26 +36,21 @@ export async function runRefreshJob(deps: RefreshJobDeps): Promise<RefreshJobRes
     (!a.accessToken || (a.tokenExpiresAt !== null && a.tokenExpiresAt - now < deps.leadMs))
   );
   const result: RefreshJobResult = { due: accounts.length, refreshed: 0, failed: 0, skipped: 0 };
-  let next = 0;
-  const worker = async () => {
-    while (next < accounts.length) {
-      const account = accounts[next++]!;
-      const lease = `refresh:${account.id}`;
-      if (!(await deps.store.leases.acquire(lease, deps.holder, deps.now(), 120_000))) {
-        result.skipped++;
-        continue;
-      }
-      try {
-        await deps.tokens.refresh(account.id);
-        result.refreshed++;
-      } catch {
-        result.failed++;
-      } finally {
-        await deps.store.leases.release(lease, deps.holder);
-      }
+  await runLimited(accounts, deps.concurrency ?? 4, async (account) => {
+    const lease = `refresh:${account.id}`;
+    if (!(await deps.store.leases.acquire(lease, deps.holder, deps.now(), 120_000))) {
+      result.skipped++;
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 4, accounts.length) }, worker));
+    try {
+      await deps.tokens.refresh(account.id);
+      result.refreshed++;
+    } catch {
+      result.failed++;
+    } finally {
+      await deps.store.leases.release(lease, deps.holder);
+    }
+  });
   await deps.pool.syncCallWindow();
   deps.pool.invalidate();
   return result;
