@@ -192,8 +192,8 @@ export class AccountPool {
 
   /** When the account (or its quota for `model`) becomes usable again, or null if it is usable now. */
   #blockedUntil(account: Account, model: string, now: number): number | null {
-    if (account.cooldown_until !== null && account.cooldown_until > now) return account.cooldown_until;
-    if (account.parked_until !== null && account.parked_until > now) return account.parked_until;
+    const resting = this.#restingUntil(account, now);
+    if (resting !== null) return resting;
     const parkedModels = account.other.quota_parked;
     if (parkedModels && typeof parkedModels === "object") {
       const until = (parkedModels as Record<string, unknown>)[model];
@@ -205,10 +205,15 @@ export class AccountPool {
     return null;
   }
 
+  /** End of the account's cooldown or parking, whichever applies now, or null. */
+  #restingUntil(account: Account, now: number): number | null {
+    if (account.cooldown_until !== null && account.cooldown_until > now) return account.cooldown_until;
+    if (account.parked_until !== null && account.parked_until > now) return account.parked_until;
+    return null;
+  }
+
   #available(account: Account, now: number): boolean {
-    if (!account.enabled) return false;
-    if (account.cooldown_until !== null && account.cooldown_until > now) return false;
-    return !(account.parked_until !== null && account.parked_until > now);
+    return account.enabled && this.#restingUntil(account, now) === null;
   }
 
   #sticky(

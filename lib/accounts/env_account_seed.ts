@@ -31,17 +31,13 @@ export async function seedEnvAccount(
     });
     return "created";
   }
+  const sameClient = existing.clientId === (q.clientId ?? null) &&
+    existing.clientSecret === (q.clientSecret ?? null) && existing.other.profileArn === other.profileArn;
+  // Unchanged: the same variables as stored, or as at the last start (the stored refresh token was rotated
+  // since then and is the newer one).
   if (
-    existing.refreshToken === q.refreshToken && existing.clientId === (q.clientId ?? null) &&
-    existing.clientSecret === (q.clientSecret ?? null) && existing.other.profileArn === other.profileArn
+    sameClient && (existing.refreshToken === q.refreshToken || existing.other.env_refresh_token_seen === seen)
   ) {
-    return "unchanged";
-  }
-  if (
-    existing.other.env_refresh_token_seen === seen && existing.clientId === (q.clientId ?? null) &&
-    existing.clientSecret === (q.clientSecret ?? null) && existing.other.profileArn === other.profileArn
-  ) {
-    // Same variables as last start; the stored refresh token was rotated since and is the newer one.
     return "unchanged";
   }
   // The operator changed the variables: they win over what is stored.
