@@ -22,12 +22,14 @@ import type { GatewayResult } from "../lib/accounts/message_gateway.ts";
 
 const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
 
-/** Opens the gateway for a normalized request, applying the admin-only account forcing rules. */
+/**
+ * Opens the gateway for a normalized request, applying the admin-only account forcing rules. The upstream
+ * call is cancelled when the client goes away or the server shuts down.
+ */
 export async function openForRequest(
   deps: Deps,
   c: Context<AppEnv>,
   request: ClaudeRequest,
-  signal: AbortSignal,
 ): Promise<GatewayResult> {
   const forced = c.req.header("x-account-id");
   const principal = c.get("principal");
@@ -46,8 +48,22 @@ export async function openForRequest(
     forcedAccountId: forced,
     allowDisabled: forced !== undefined && c.req.header("x-test-mode")?.toLowerCase() === "true",
     clientHeaders,
-    signal,
+    signal: AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]),
   });
+}
+
+/** Logs, with the request and account ids, a stream that ended with an error after its first byte. */
+export function logStreamError(
+  deps: Deps,
+  c: Context<AppEnv>,
+  result: GatewayResult,
+): (error: unknown) => void {
+  return (error) =>
+    deps.log.warn("stream ended with an error", {
+      requestId: c.get("requestId"),
+      accountId: result.account.id,
+      error,
+    });
 }
 
 export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
@@ -62,20 +78,14 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
         "messages: at least one user or assistant message is required",
       );
     }
-    const signal = AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]);
-    const result = await openForRequest(deps, c, request, signal);
+    const result = await openForRequest(deps, c, request);
     if (!request.stream) {
       const message = await MessageCollector.collect(result.events);
       return c.json(message);
     }
     const body = sseBody(result.events, {
       pingIntervalMs: deps.pingIntervalMs,
-      onError: (error) =>
-        deps.log.warn("stream ended with an error", {
-          requestId: c.get("requestId"),
-          accountId: result.account.id,
-          error,
-        }),
+      onError: logStreamError(deps, c, result),
     });
     return sseResponse(body, c.get("requestId"));
   });

@@ -14,14 +14,13 @@ import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { openAIRequestToClaude } from "../lib/openai/openai_request_to_claude.ts";
 import { openAIResponseFromClaude } from "../lib/openai/openai_response_from_claude.ts";
 import { openAISseBody } from "../lib/openai/openai_sse_body.ts";
-import { openForRequest } from "./messages.ts";
+import { logStreamError, openForRequest } from "./messages.ts";
 
 export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/v1/chat/completions", async (c) => {
     const inbound = openAIRequestToClaude(await readJson(c));
-    const signal = AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]);
-    const result = await openForRequest(deps, c, inbound.request, signal);
+    const result = await openForRequest(deps, c, inbound.request);
     const id = "chatcmpl-" + result.messageId.slice(4);
     const created = Math.floor(deps.now() / 1000);
     if (!inbound.stream) {
@@ -33,12 +32,7 @@ export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
       model: result.model,
       created,
       includeUsage: inbound.includeUsage,
-      onError: (error) =>
-        deps.log.warn("stream ended with an error", {
-          requestId: c.get("requestId"),
-          accountId: result.account.id,
-          error,
-        }),
+      onError: logStreamError(deps, c, result),
     });
     return sseResponse(body, c.get("requestId"));
   });
