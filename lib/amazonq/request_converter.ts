@@ -231,6 +231,25 @@ function webSearchText(block: ContentBlock): string {
   return `[web search results]\n${lines.join("\n")}`;
 }
 
+/** Blocks of either role that Amazon Q has no field for, replayed as text in the turn. */
+function pushReplayed(draft: Draft, block: ContentBlock): void {
+  switch (block.type) {
+    case "thinking":
+      // Amazon Q cannot verify our signatures (`reasoningContent` would fail with THINKING_SIGNATURE_INVALID);
+      // the model wrote this reasoning as tagged text, so it is replayed that way.
+      if (block.thinking) draft.texts.push(`<thinking>${block.thinking}</thinking>`);
+      return;
+    case "redacted_thinking":
+      return;
+    case "server_tool_use":
+    case "web_search_tool_result":
+      draft.texts.push(webSearchText(block));
+      return;
+    default:
+      draft.texts.push(JSON.stringify(block));
+  }
+}
+
 function convertUser(message: ClaudeMessage): UserDraft {
   const draft = userDraft();
   message.content.forEach((block, i) => {
@@ -247,17 +266,8 @@ function convertUser(message: ClaudeMessage): UserDraft {
         if (note !== null) draft.texts.push(note);
         break;
       }
-      case "thinking":
-        if (block.thinking) draft.texts.push(`<thinking>${block.thinking}</thinking>`);
-        break;
-      case "redacted_thinking":
-        break;
-      case "server_tool_use":
-      case "web_search_tool_result":
-        draft.texts.push(webSearchText(block));
-        break;
       default:
-        draft.texts.push(JSON.stringify(block));
+        pushReplayed(draft, block);
     }
   });
   return draft;
@@ -270,22 +280,11 @@ function convertAssistant(message: ClaudeMessage): AssistantDraft {
       case "text":
         draft.texts.push(block.text);
         break;
-      case "thinking":
-        // Amazon Q cannot verify our signatures (`reasoningContent` would fail with THINKING_SIGNATURE_INVALID);
-        // the model wrote this reasoning as tagged text, so it is replayed that way.
-        if (block.thinking) draft.texts.push(`<thinking>${block.thinking}</thinking>`);
-        break;
-      case "redacted_thinking":
-        break;
       case "tool_use":
         draft.toolUses.push({ toolUseId: block.id, name: block.name, input: block.input });
         break;
-      case "server_tool_use":
-      case "web_search_tool_result":
-        draft.texts.push(webSearchText(block));
-        break;
       default:
-        draft.texts.push(JSON.stringify(block));
+        pushReplayed(draft, block);
     }
   }
   return draft;
