@@ -9,6 +9,7 @@ import type { TokenSource } from "../../lib/accounts/token_source.ts";
 import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
 import type { ClaudeRequest } from "../../lib/claude/request_schema.ts";
 import type { ChannelCall } from "../../lib/accounts/channel.ts";
+import { accountFixture } from "../_helpers/account_fixture.ts";
 
 function codec(): EventStreamCodec {
   return new EventStreamCodec(toUtf8, fromUtf8);
@@ -120,32 +121,7 @@ export async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
 }
 
 export function account(overrides: Partial<Account> = {}): Account {
-  return {
-    id: "acc-1",
-    label: "test",
-    type: "amazonq",
-    clientId: "cid",
-    clientSecret: "csecret",
-    refreshToken: "rt",
-    accessToken: "at-1",
-    tokenExpiresAt: null,
-    other: {},
-    enabled: true,
-    weight: 50,
-    rate_limit_per_hour: 20,
-    max_inflight: 0,
-    disabled_reason: null,
-    disabled_at: null,
-    cooldown_until: null,
-    parked_until: null,
-    last_error: null,
-    last_used_at: null,
-    last_refresh_time: null,
-    last_refresh_status: "never",
-    created_at: "2026-01-01T00:00:00Z",
-    updated_at: "2026-01-01T00:00:00Z",
-    ...overrides,
-  };
+  return accountFixture(overrides);
 }
 
 /** A TokenSource that counts calls; a forced refresh hands out the next token of the list. */

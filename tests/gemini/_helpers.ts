@@ -5,6 +5,7 @@ import { normalizeClaudeRequest } from "../../lib/claude/normalize_request.ts";
 import { type ClaudeRequest, messagesRequestSchema } from "../../lib/claude/request_schema.ts";
 import { GeminiToClaude, type GeminiToClaudeOptions } from "../../lib/gemini/gemini_to_claude.ts";
 import type { Account } from "../../lib/store/types.ts";
+import { accountFixture } from "../_helpers/account_fixture.ts";
 
 /** Validates and normalizes a Messages body the way the route does. */
 export function claudeRequest(body: Record<string, unknown>): ClaudeRequest {
@@ -98,32 +99,18 @@ export function geminiAccount(
   other: Record<string, unknown> = {},
   overrides: Partial<Account> = {},
 ): Account {
-  return {
-    id: "acc-1",
+  return accountFixture({
     label: "Gemini test",
     type: "gemini",
     clientId: "client-id",
     clientSecret: "client-secret",
     refreshToken: "refresh-1",
     accessToken: "access-1",
-    tokenExpiresAt: null,
     other: { project: "proj-123", ...other },
-    enabled: true,
-    weight: 50,
-    rate_limit_per_hour: 20,
-    max_inflight: 0,
-    disabled_reason: null,
-    disabled_at: null,
-    cooldown_until: null,
-    parked_until: null,
-    last_error: null,
-    last_used_at: null,
-    last_refresh_time: null,
-    last_refresh_status: "never",
     created_at: "2025-01-01T00:00:00",
     updated_at: "2025-01-01T00:00:00",
     ...overrides,
-  };
+  });
 }
 
 /** Scripted behaviour of the fake Google OAuth + Code Assist server. */

@@ -8,6 +8,7 @@ import { normalizeClaudeRequest } from "../../lib/claude/normalize_request.ts";
 import { messagesRequestSchema } from "../../lib/claude/request_schema.ts";
 import type { ClaudeRequest } from "../../lib/claude/request_schema.ts";
 import type { Account } from "../../lib/store/types.ts";
+import { accountFixture } from "../_helpers/account_fixture.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -155,31 +156,16 @@ export function openAIError(
 export const API_KEY = "sk-test-secret-key-0123456789";
 
 export function customAccount(other: Record<string, unknown>, key: string | null = API_KEY): Account {
-  return {
-    id: "acc-1",
+  return accountFixture({
     label: "custom",
     type: "custom_api",
     clientId: null,
     clientSecret: key,
     refreshToken: null,
     accessToken: null,
-    tokenExpiresAt: null,
     other,
-    enabled: true,
-    weight: 50,
     rate_limit_per_hour: 0,
-    max_inflight: 0,
-    disabled_reason: null,
-    disabled_at: null,
-    cooldown_until: null,
-    parked_until: null,
-    last_error: null,
-    last_used_at: null,
-    last_refresh_time: null,
-    last_refresh_status: "never",
-    created_at: "2026-01-01T00:00:00Z",
-    updated_at: "2026-01-01T00:00:00Z",
-  };
+  });
 }
 
 /** Validates and normalizes a Claude request body, as the route does. */

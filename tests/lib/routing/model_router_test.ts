@@ -6,9 +6,10 @@ import {
   validateRoutingPatch,
 } from "../../../lib/routing/routing_config.ts";
 import type { Account } from "../../../lib/store/types.ts";
+import { accountFixture } from "../../_helpers/account_fixture.ts";
 
 function account(type: Account["type"], other: Record<string, unknown> = {}): Account {
-  return {
+  return accountFixture({
     id: crypto.randomUUID(),
     label: null,
     type,
@@ -16,23 +17,11 @@ function account(type: Account["type"], other: Record<string, unknown> = {}): Ac
     clientSecret: "k",
     refreshToken: null,
     accessToken: null,
-    tokenExpiresAt: null,
     other,
-    enabled: true,
-    weight: 50,
     rate_limit_per_hour: 0,
-    max_inflight: 0,
-    disabled_reason: null,
-    disabled_at: null,
-    cooldown_until: null,
-    parked_until: null,
-    last_error: null,
-    last_used_at: null,
-    last_refresh_time: null,
-    last_refresh_status: "never",
     created_at: "",
     updated_at: "",
-  };
+  });
 }
 
 Deno.test("ModelRouter maps the names Claude Code sends to Amazon Q ids, by table then by family", () => {
