@@ -73,6 +73,8 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     const format = c.req.query("format") ?? "json";
     const secrets = c.req.query("include_secrets") === "true";
     const accounts = await deps.store.accounts.list();
+    // Exports may hold secrets and always describe the whole pool: never kept by a browser or proxy cache.
+    c.header("Cache-Control", "no-store");
     if (format === "kirogate") {
       if (!secrets) {
         throw new ApiError(

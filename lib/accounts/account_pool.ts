@@ -8,6 +8,10 @@
  * (`SessionAffinity`). When every candidate is merely busy, the request waits briefly in a bounded queue
  * instead of failing at once. Account rows are cached for a second; every write through the pool or the
  * lifecycle invalidates the cache.
+ *
+ * When nothing can be chosen, the error tells the client what to do: a model no enabled account can serve is
+ * a 404 (retrying will not help), accounts resting or at their hourly limit give a 429 whose `retry-after` is
+ * the soonest recovery, and accounts merely busy give a 529 after the wait.
  */
 import { ApiError } from "../errors.ts";
 import type { ModelRoute, ModelRouter } from "../routing/model_router.ts";
@@ -49,6 +53,14 @@ interface Health {
 }
 
 const HEALTH_ALPHA = 0.2;
+
+/** Longest model name echoed in an error: the name is client input and may be huge. */
+const MODEL_NAME_ECHO = 64;
+
+/** The model name as error messages show it: JSON-quoted, cut to a readable length. */
+function shortModelName(model: string): string {
+  return JSON.stringify(model.length > MODEL_NAME_ECHO ? model.slice(0, MODEL_NAME_ECHO) + "…" : model);
+}
 
 export class AccountPool {
   #store: Store;
@@ -112,9 +124,11 @@ export class AccountPool {
       if ("lease" in result) return result.lease;
       if (result.reason !== "busy") throw result.error;
       if (this.#waiters.length >= this.#maxWaiters || performance.now() >= deadline) {
-        throw new ApiError("overloaded_error", `every account that serves ${route.model} is busy`, {
-          retryAfterSeconds: 5,
-        });
+        throw new ApiError(
+          "overloaded_error",
+          `every account that serves model ${shortModelName(route.model)} is busy`,
+          { retryAfterSeconds: 5 },
+        );
       }
       await this.#waitForSlot(deadline - performance.now(), options.signal);
     }
@@ -130,11 +144,21 @@ export class AccountPool {
     const all = await this.accounts();
     const candidates: Array<{ account: Account; model: string }> = [];
     let busy = 0;
+    let disabled = 0;
+    let tried = 0;
     let soonest: number | null = null;
     for (const account of all) {
-      if (!route.channels.includes(account.type) || options.exclude?.has(account.id)) continue;
+      if (!route.channels.includes(account.type)) continue;
       const model = router.upstreamModel(account, route.model);
-      if (model === null || !account.enabled) continue;
+      if (model === null) continue;
+      if (!account.enabled) {
+        disabled++;
+        continue;
+      }
+      if (options.exclude?.has(account.id)) {
+        tried++;
+        continue;
+      }
       const until = this.#blockedUntil(account, model, now);
       if (until !== null) {
         soonest = soonest === null ? until : Math.min(soonest, until);
@@ -147,24 +171,31 @@ export class AccountPool {
       candidates.push({ account, model });
     }
     if (candidates.length === 0) {
+      const name = shortModelName(route.model);
       if (busy > 0) return { reason: "busy", error: new ApiError("overloaded_error", "all accounts busy") };
       if (soonest !== null) {
-        const seconds = Math.max(1, Math.ceil((soonest - now) / 1000));
         return {
           reason: "none",
           error: new ApiError(
             "rate_limit_error",
-            `every account that serves ${route.model} is cooling down or at its limit`,
-            {
-              retryAfterSeconds: seconds,
-            },
+            `every account that serves model ${name} is cooling down, parked or at its hourly limit`,
+            { retryAfterSeconds: Math.max(1, Math.ceil((soonest - now) / 1000)) },
           ),
         };
       }
-      return {
-        reason: "none",
-        error: new ApiError("overloaded_error", `no account can serve model ${route.model}`, { status: 503 }),
-      };
+      if (tried > 0) {
+        return {
+          reason: "none",
+          error: new ApiError("api_error", `every account that serves model ${name} failed`, { status: 502 }),
+        };
+      }
+      // Nothing will serve this model until an operator acts: a 404 that clients do not retry.
+      const missing = disabled > 0
+        ? "every account that could serve it is disabled"
+        : route.channels.length === 0
+        ? "no channel serves it"
+        : `no channel serves it (no ${route.channels.join(" or ")} account can)`;
+      return { reason: "none", error: new ApiError("not_found_error", `model ${name}: ${missing}`) };
     }
     const chosen = this.#sticky(candidates, options.sessionKey, now) ?? this.#weighted(candidates);
     return { lease: this.#lease(chosen.account, chosen.model, options.sessionKey, now) };
@@ -196,7 +227,9 @@ export class AccountPool {
     if (resting !== null) return resting;
     const parkedModels = account.other.quota_parked;
     if (parkedModels && typeof parkedModels === "object") {
-      const until = (parkedModels as Record<string, unknown>)[model];
+      const until = Object.hasOwn(parkedModels, model)
+        ? (parkedModels as Record<string, unknown>)[model]
+        : null;
       if (typeof until === "number" && until > now) return until;
     }
     if (account.rate_limit_per_hour > 0) {

@@ -6,7 +6,9 @@
  * and the reference implementation's pipe-separated lines (11-field `type|label|clientId|clientSecret|
  * refreshToken|accessToken|project|api_endpoint|weight|rate_limit|other_json`, or the older 8-field form;
  * `platform.md` §3.7). Export writes JSON (a `|` inside a field can no longer corrupt a line) and leaves
- * secrets out unless asked; the KiroGate export is secret by nature and only produced when asked.
+ * secrets out unless asked; the KiroGate export is secret by nature and only produced when asked. A JSON
+ * export says at its top whether it holds secrets, so a file found later on a disk or in a ticket warns
+ * whoever opens it; import ignores those fields, so files from before they existed still import.
  */
 import type { Account, AccountType, NewAccount } from "../store/types.ts";
 import { SECRET_OTHER_KEYS } from "./account_view.ts";
@@ -194,6 +196,13 @@ export function exportAccounts(
 ): Record<string, unknown> {
   return {
     version: 1,
+    contains_secrets: includeSecrets,
+    ...(includeSecrets
+      ? {
+        warning: "This file contains account secrets (tokens, client secrets, API keys) in clear text. " +
+          "Store it like a password and delete it once imported.",
+      }
+      : {}),
     accounts: accounts.map((a) => {
       const out: Record<string, unknown> = {
         type: a.type,

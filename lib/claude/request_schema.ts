@@ -124,7 +124,8 @@ const thinking = z.discriminatedUnion("type", [
 ]);
 
 const baseFields = {
-  model: z.string().min(1),
+  // Real model ids are short; a longer name is a client bug, refused before it reaches routing or logs.
+  model: z.string().min(1).max(256),
   messages: z.array(message).min(1),
   system: z.union([z.string(), z.array(textBlock)]).optional(),
   tools: z.array(tool).optional(),

@@ -78,7 +78,7 @@ const toolChoice = z.union([
 
 /** The OpenAI Chat Completions request body this proxy accepts. */
 export const openAIChatRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: z.string().min(1).max(256),
   messages: z.array(message).min(1),
   max_tokens: z.number().int().positive().nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),

@@ -5,6 +5,9 @@
  * the reference's surprises removed: a model no channel knows is not silently sent as another model (the
  * reference fell back to `claude-sonnet-4-5` on Gemini); exclusive lists are honoured; custom accounts use
  * their per-account `other.modelMappings` first, then `other.model`, then the requested name.
+ *
+ * The name tables are copied into `Map`s once: a requested name is client input, and looking it up in a plain
+ * object would find inherited members (`toString`, `constructor`, `__proto__`) instead of "no entry".
  */
 import type { Account, AccountType } from "../store/types.ts";
 import type { RoutingConfig } from "./routing_config.ts";
@@ -18,15 +21,21 @@ export interface ModelRoute {
 
 export class ModelRouter {
   #config: RoutingConfig;
+  #aliases: ReadonlyMap<string, string>;
+  #amazonqIds: ReadonlyMap<string, string>;
+  #geminiMapping: ReadonlyMap<string, string>;
 
   constructor(config: RoutingConfig) {
     this.#config = config;
+    this.#aliases = new Map(Object.entries(config.amq_model_mapping));
+    this.#amazonqIds = new Map(Object.entries(config.amazonq_model_ids));
+    this.#geminiMapping = new Map(Object.entries(config.model_mapping));
   }
 
   /** The route of a requested model. */
   route(requested: string): ModelRoute {
     const c = this.#config;
-    const model = c.enable_model_mapping ? c.amq_model_mapping[requested] ?? requested : requested;
+    const model = c.enable_model_mapping ? this.#aliases.get(requested) ?? requested : requested;
     if (model.toLowerCase().startsWith("gemini") || c.gemini_only_models.includes(model)) {
       return { model, channels: ["gemini"] };
     }
@@ -52,7 +61,7 @@ export class ModelRouter {
 
   amazonqModelId(model: string): string | null {
     const c = this.#config;
-    const exact = c.amazonq_model_ids[model];
+    const exact = this.#amazonqIds.get(model);
     if (exact) return exact;
     const lower = model.toLowerCase();
     if (!lower.startsWith("claude")) return null;
@@ -65,7 +74,7 @@ export class ModelRouter {
   geminiModel(model: string): string | null {
     const c = this.#config;
     if (c.supported_models.includes(model)) return model;
-    return c.model_mapping[model] ?? (model.toLowerCase().startsWith("gemini") ? model : null);
+    return this.#geminiMapping.get(model) ?? (model.toLowerCase().startsWith("gemini") ? model : null);
   }
 
   /** Model ids routable with the given accounts (usable ones only), for `GET /v1/models`. */

@@ -3,7 +3,7 @@ import { secretDigest } from "../../lib/admin/secret_digest.ts";
 import { adminSession, json, makeTestApp, type TestApp } from "../_helpers/test_app.ts";
 
 const API_KEY = "sk-configured-key-0001";
-// Valid message: it gets past validation, so with no account it ends as a 503 (not a 401/403).
+// Valid message: it gets past validation, so with no account it ends as a 404 "no channel serves it" (not a 401/403).
 const message = { model: "claude-sonnet-4-6", max_tokens: 16, messages: [{ role: "user", content: "hi" }] };
 
 async function errorOf(response: Response): Promise<{ status: number; type: string; message: string }> {

@@ -77,12 +77,12 @@ Deno.test("Claude Code's extra fields, adaptive thinking and system-role message
       messages: [{ role: "system", content: "extra instructions" }, { role: "user", content: "hi" }],
       stream: true,
     };
-    // Valid input gets past validation: with no account it is the 503 "no account", not a 400.
+    // Valid input gets past validation: with no account it is the 404 "no channel serves it", not a 400.
     await expectError(
       await t.request("/v1/messages?beta=true", json(body)),
-      503,
-      "overloaded_error",
-      "no account",
+      404,
+      "not_found_error",
+      "no channel serves it",
     );
   } finally {
     await t.close();

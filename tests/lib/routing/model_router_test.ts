@@ -73,3 +73,14 @@ Deno.test("validateRoutingPatch rejects unknown keys and wrong types with the ke
     DEFAULT_ROUTING_CONFIG.supported_models,
   );
 });
+
+Deno.test("ModelRouter treats Object.prototype member names as unknown models", () => {
+  const router = new ModelRouter(DEFAULT_ROUTING_CONFIG);
+  for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf"]) {
+    const route = router.route(name);
+    assert.equal(route.model, name);
+    assert.deepEqual(route.channels, ["custom_api"]);
+    assert.equal(router.amazonqModelId(name), null);
+    assert.equal(router.geminiModel(name), null);
+  }
+});
