@@ -6,6 +6,10 @@
  * rolled back with it). So a transaction holds this executor's turn: statements from outside wait until it
  * ends, and transactions run one after another. Outside transactions statements run at once. Statements
  * are prepared once per SQL text (a bounded cache: the texts are few, only filters vary).
+ *
+ * Other processes on the same file are kept out by SQLite's write lock (`BEGIN IMMEDIATE` waits up to the
+ * busy timeout). A second connection to the same file inside this process must not write while this one
+ * is in a transaction: its wait would block the thread this transaction needs to finish.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { SqlExecutor, SqlRow, SqlValue } from "./sql_executor.ts";
