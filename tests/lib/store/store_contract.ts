@@ -457,6 +457,21 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
     assert.equal((await store.usage.recent(10)).length, 3);
   });
 
+  testStore(
+    "oauthStates: single use, expired ones dropped on put, and a cap on how many may wait",
+    async (store) => {
+      assert.equal(await store.oauthStates.put("s1", '{"v":1}', 2_000, 1_000, 2), true);
+      assert.equal(await store.oauthStates.put("s2", '{"v":2}', 1_500, 1_000, 2), true);
+      // Full at 2 while both are alive.
+      assert.equal(await store.oauthStates.put("s3", '{"v":3}', 3_000, 1_000, 2), false);
+      // At t=1,600 s2 has expired and is dropped, so s3 fits.
+      assert.equal(await store.oauthStates.put("s3", '{"v":3}', 3_000, 1_600, 2), true);
+      assert.deepEqual(await store.oauthStates.take("s1"), { data: '{"v":1}', expiresAt: 2_000 });
+      assert.equal(await store.oauthStates.take("s1"), null);
+      assert.equal(await store.oauthStates.take("s2"), null);
+    },
+  );
+
   test("every write to a cached area bumps its counter, seen by another store on the database", async (open) => {
     const a = await open();
     const b = await open();
