@@ -111,7 +111,6 @@ if (fetchGeminiQuota) {
     })
       .then((result) => {
         if (result.due > 0) log.info("gemini quota run", { ...result });
-        deps.pool.invalidate();
       })
       .catch((error) => log.error("gemini quota run failed", { error }));
   });

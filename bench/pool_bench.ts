@@ -76,7 +76,7 @@ async function buildPool(): Promise<
     }
   }
   // A cache that outlives the bench: the question is the cost of choosing, not of reading 1,000 rows.
-  const pool = new AccountPool(store, { now, random: seeded(2), accountCacheMs: 1e12 });
+  const pool = new AccountPool(store, { now, random: seeded(2), stalenessMs: 1e12 });
   await pool.syncCallWindow();
   await pool.accounts();
   const router = await routing.router();

@@ -116,20 +116,7 @@ export function createBackends(
         (deps) =>
           createGeminiOAuthRoutes<AppEnv>({
             flow,
-            accounts: {
-              list: (f) => deps.store.accounts.list(f),
-              create: async (a) => {
-                const created = await deps.store.accounts.create(a);
-                deps.pool.invalidate();
-                return created;
-              },
-              update: async (id, p) => {
-                const updated = await deps.store.accounts.update(id, p);
-                deps.pool.invalidate();
-                return updated;
-              },
-              patchOther: (id, p) => deps.store.accounts.patchOther(id, p),
-            },
+            accounts: deps.store.accounts,
             ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
             staticDir: deps.staticDir,
           }),

@@ -62,13 +62,14 @@ export function buildDeps(input: BuildDepsInput): Deps {
   const now = input.now ?? Date.now;
   const fetchFn = input.fetch ?? fetch;
   const { config, store, log } = input;
-  const routing = new RoutingState(store);
+  const routing = new RoutingState(store, { stalenessMs: config.cacheStalenessMs });
   const pool = new AccountPool(store, {
     now,
+    stalenessMs: config.cacheStalenessMs,
     ...(input.random ? { random: input.random } : {}),
     ...(input.poolWaitMs !== undefined ? { waitTimeoutMs: input.poolWaitMs } : {}),
   });
-  const lifecycle = new AccountLifecycle(store, now, () => pool.invalidate());
+  const lifecycle = new AccountLifecycle(store, now);
   const refreshers: Partial<Record<AccountType, TokenRefresher>> = {};
   // The token manager needs the refreshers and the channels need the token manager: build the manager
   // over a table that is filled right after.
@@ -92,7 +93,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
     log,
     now,
     estimator: input.estimator,
-    clientKeys: new ClientKeyAuth(config.apiKeys, store),
+    clientKeys: new ClientKeyAuth(config.apiKeys, store, { stalenessMs: config.cacheStalenessMs }),
     admin: new AdminAuth(store, new PasswordHasher({ cost: input.passwordCost ?? 1 << 15 }), now),
     gateway,
     pool,

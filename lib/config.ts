@@ -27,6 +27,8 @@ export interface Config {
   readonly shutdownDrainMs: number;
   readonly upstreamTimeoutMs: number;
   readonly maxFailoverAttempts: number;
+  /** How stale cached accounts, routing config and client keys may be after another instance wrote them. */
+  readonly cacheStalenessMs: number;
   readonly autoRefresh: boolean;
   /** Refresh tokens that expire within this many ms. */
   readonly refreshLeadMs: number;
@@ -76,6 +78,7 @@ export const CONFIG_VARIABLES = [
   "SHUTDOWN_DRAIN_SECONDS",
   "UPSTREAM_TIMEOUT_SECONDS",
   "MAX_FAILOVER_ATTEMPTS",
+  "CACHE_STALENESS_MS",
   "ENABLE_AUTO_REFRESH",
   "REFRESH_LEAD_MINUTES",
   "REFRESH_CRON",
@@ -206,6 +209,7 @@ export function parseConfig(get: EnvGetter): Config {
     shutdownDrainMs: r.int("SHUTDOWN_DRAIN_SECONDS", 20, 0, 3600) * 1000,
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
+    cacheStalenessMs: r.int("CACHE_STALENESS_MS", 1000, 0, 60_000),
     autoRefresh: r.bool("ENABLE_AUTO_REFRESH", true),
     refreshLeadMs: r.int("REFRESH_LEAD_MINUTES", 10, 1, 24 * 60) * 60_000,
     refreshCron,

@@ -36,7 +36,6 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
       throw new ApiError("invalid_request_error", "custom_api accounts have no token to refresh");
     }
     await deps.tokens.refresh(account.id, account.accessToken);
-    deps.pool.invalidate();
   };
 
   app.get("/v2/accounts", async (c) => {
@@ -65,7 +64,6 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     if (body.rate_limit_per_hour !== undefined) input.rate_limit_per_hour = body.rate_limit_per_hour;
     if (body.max_inflight !== undefined) input.max_inflight = body.max_inflight;
     const account = await deps.store.accounts.create(input);
-    deps.pool.invalidate();
     return c.json(view(account), 201);
   });
 
@@ -105,7 +103,6 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
         }
         created.push((await deps.store.accounts.create(account)).id);
       }
-      deps.pool.invalidate();
     }
     return c.json({
       imported: body.dry_run ? 0 : created.length,
@@ -179,7 +176,6 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     if (body.other !== undefined) await deps.store.accounts.patchOther(account.id, body.other);
     if (body.clear_cooldown) await deps.store.accounts.patchOther(account.id, { quota_parked: null });
     const updated = await deps.store.accounts.update(account.id, patch);
-    deps.pool.invalidate();
     return c.json(view(updated!));
   });
 
@@ -188,7 +184,6 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     if (!(await deps.store.accounts.delete(id))) {
       throw new ApiError("not_found_error", `account ${id} not found`);
     }
-    deps.pool.invalidate();
     return c.json({ deleted: id });
   });
 

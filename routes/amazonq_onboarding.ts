@@ -58,7 +58,6 @@ export function createAmazonQOnboardingRoutes(
     const state = await sessions.claim(c.req.param("id"), options.claimWaitMs ?? 25_000, sleep);
     if (!state) throw new ApiError("not_found_error", "login session not found");
     if (state.status === "completed") {
-      deps.pool.invalidate();
       const account = await deps.store.accounts.get(state.accountId);
       return c.json({ status: "completed", account: account ? accountView(account, deps.now()) : null });
     }
@@ -77,7 +76,6 @@ export function createAmazonQOnboardingRoutes(
     if (body.label) options.label = body.label;
     if (body.client_registration) options.clientRegistration = body.client_registration;
     const account = await deps.store.accounts.create(importTokenCache(body.content, options));
-    deps.pool.invalidate();
     return c.json(accountView(account, deps.now()), 201);
   });
 

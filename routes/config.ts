@@ -23,7 +23,6 @@ export function createConfigRoutes(deps: Deps): Hono<AppEnv> {
       );
     }
     await deps.store.config.putMany(result.value);
-    deps.routing.invalidate();
     return c.json({ updated: Object.keys(result.value), config: await deps.routing.config() });
   });
   return app;

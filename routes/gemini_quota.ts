@@ -41,7 +41,6 @@ export function createGeminiQuotaRoutes(deps: Deps, fetchQuota: QuotaFetcher): H
         );
       }
       updatedAt = new Date(deps.now()).toISOString();
-      deps.pool.invalidate();
     }
     return c.json({ account_id: account.id, quota, quota_updated_at: updatedAt });
   });

@@ -21,15 +21,13 @@ export interface LifecycleOptions {
 export class AccountLifecycle {
   #store: Store;
   #now: () => number;
-  #onChange: () => void;
   #cooldownMs: number;
   #parkMs: number;
   #authCooldownMs: number;
 
-  constructor(store: Store, now: () => number, onChange: () => void, options: LifecycleOptions = {}) {
+  constructor(store: Store, now: () => number, options: LifecycleOptions = {}) {
     this.#store = store;
     this.#now = now;
-    this.#onChange = onChange;
     this.#cooldownMs = options.defaultCooldownMs ?? 60_000;
     this.#parkMs = options.defaultParkMs ?? 3_600_000;
     this.#authCooldownMs = options.authCooldownMs ?? 300_000;
@@ -86,6 +84,5 @@ export class AccountLifecycle {
         await this.#store.accounts.update(account.id, { last_error: message });
         break;
     }
-    this.#onChange();
   }
 }

@@ -6,8 +6,8 @@
  * window) and those at their in-flight cap; then it picks at random weighted by `weight` and health (recent
  * success rate, requests in flight). A conversation stays on its account while that account is usable
  * (`SessionAffinity`). When every candidate is merely busy, the request waits briefly in a bounded queue
- * instead of failing at once. Account rows are cached for a second; every write through the pool or the
- * lifecycle invalidates the cache.
+ * instead of failing at once. Account rows are cached (`StoreCache`): the store announces every account
+ * write, so a change made here is seen at once and one made by another instance within `stalenessMs`.
  *
  * When nothing can be chosen, the error tells the client what to do: a model no enabled account can serve is
  * a 404 (retrying will not help), accounts resting or at their hourly limit give a 429 whose `retry-after` is
@@ -15,6 +15,7 @@
  */
 import { ApiError } from "../errors.ts";
 import type { ModelRoute, ModelRouter } from "../routing/model_router.ts";
+import { StoreCache } from "../store/store_cache.ts";
 import type { Account, Store } from "../store/types.ts";
 import { CallWindow } from "./call_window.ts";
 import { SessionAffinity } from "./session_affinity.ts";
@@ -26,7 +27,8 @@ export interface PoolOptions {
   waitTimeoutMs?: number;
   /** How many requests may wait at once. */
   maxWaiters?: number;
-  accountCacheMs?: number;
+  /** How long another instance's account change may go unseen (default 1 s). */
+  stalenessMs?: number;
   sessions?: SessionAffinity;
 }
 
@@ -68,8 +70,7 @@ export class AccountPool {
   #random: () => number;
   #waitTimeoutMs: number;
   #maxWaiters: number;
-  #cacheMs: number;
-  #cache: { at: number; accounts: Account[] } | null = null;
+  #cache: StoreCache<Account[]>;
   #inflight = new Map<string, number>();
   #health = new Map<string, Health>();
   #window = new CallWindow();
@@ -82,13 +83,10 @@ export class AccountPool {
     this.#random = options.random ?? Math.random;
     this.#waitTimeoutMs = options.waitTimeoutMs ?? 10_000;
     this.#maxWaiters = options.maxWaiters ?? 256;
-    this.#cacheMs = options.accountCacheMs ?? 1000;
+    this.#cache = new StoreCache(store.changes, "accounts", () => store.accounts.list(), {
+      stalenessMs: options.stalenessMs ?? 1000,
+    });
     this.#sessions = options.sessions ?? new SessionAffinity();
-  }
-
-  /** Forgets cached account rows (after any account write). */
-  invalidate(): void {
-    this.#cache = null;
   }
 
   /** Reloads the rate-limit window from the store (start-up and scheduled runs). */
@@ -101,12 +99,8 @@ export class AccountPool {
     return this.#inflight.get(accountId) ?? 0;
   }
 
-  async accounts(): Promise<Account[]> {
-    const now = this.#now();
-    if (this.#cache && now - this.#cache.at < this.#cacheMs) return this.#cache.accounts;
-    const accounts = await this.#store.accounts.list();
-    this.#cache = { at: now, accounts };
-    return accounts;
+  accounts(): Promise<Account[]> {
+    return this.#cache.get();
   }
 
   /** Accounts usable right now (enabled, not cooling down, not parked), for `/ready` and `/v1/models`. */

@@ -52,6 +52,5 @@ export async function runRefreshJob(deps: RefreshJobDeps): Promise<RefreshJobRes
     }
   });
   await deps.pool.syncCallWindow();
-  deps.pool.invalidate();
   return result;
 }

@@ -225,6 +225,16 @@ const MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     );
   },
+  // 4: change counters per cached area, so every instance's caches notice writes made by the others.
+  async (conn) => {
+    await mysqlExec(
+      conn,
+      `CREATE TABLE IF NOT EXISTS amq2api_store_versions (
+        area VARCHAR(32) NOT NULL PRIMARY KEY,
+        version BIGINT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    );
+  },
 ];
 
 /** The schema version after all migrations. */

@@ -144,6 +144,15 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS idx_oauth_states_expires ON oauth_states(expires_at);
     `);
   },
+  // 4: change counters per cached area, so every process's caches notice writes made by the others.
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS store_versions (
+        area TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+      );
+    `);
+  },
 ];
 
 /** The schema version after all migrations. */

@@ -190,6 +190,10 @@ export interface ClientKeyRepo {
   list(): Promise<ClientKey[]>;
   create(id: string, keyHash: string, prefix: string, label: string | null): Promise<ClientKey>;
   findByHash(keyHash: string): Promise<ClientKey | null>;
+  /** Every key's id and digest, for a cache that checks keys without a query per request. */
+  listDigests(): Promise<Array<{ id: string; keyHash: string }>>;
+  /** Marks the key used now (`last_used_at`); not a change the caches need to hear about. */
+  touch(id: string): Promise<void>;
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
 }
@@ -244,8 +248,26 @@ export interface MetaRepo {
   setIfMissing(key: string, value: string): Promise<string>;
 }
 
+/** The parts of the store that processes cache, each with its own change counter. */
+export type StoreArea = "accounts" | "config" | "client_keys";
+
+/**
+ * How caches learn that cached store state changed. Every write to an area bumps the area's counter in the
+ * database in the same transaction, so every process sharing the database can notice it with one
+ * primary-key read; writes through this `Store` object are also counted in memory, so this process's own
+ * caches notice them at once, without a read.
+ */
+export interface StoreChanges {
+  /** The area's counter as stored (changes with every committed write from any process). */
+  version(area: StoreArea): Promise<number>;
+  /** How many writes to the area this `Store` object has committed. */
+  localWrites(area: StoreArea): number;
+}
+
 export interface Store {
   readonly kind: "sqlite" | "mysql";
+  /** Change counters for caches of accounts, routing config and client keys. */
+  readonly changes: StoreChanges;
   readonly accounts: AccountRepo;
   readonly config: ConfigRepo;
   readonly clientKeys: ClientKeyRepo;

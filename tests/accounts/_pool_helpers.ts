@@ -121,11 +121,9 @@ export function amazonQFailure(status: number, type: string, message: string, re
   });
 }
 
-/** Creates an account in the store and makes the pool see it. */
+/** Creates an account in the store (the pool sees it at once: the store announces the write). */
 export async function addAccount(t: TestApp, input: NewAccount): Promise<Account> {
-  const account = await t.store.accounts.create(input);
-  t.deps.pool.invalidate();
-  return account;
+  return await t.store.accounts.create(input);
 }
 
 /** A custom OpenAI-format account whose API key is `key`, served by `fake`. */

@@ -162,7 +162,6 @@ Deno.test("Amazon Q monthly quota parks the account until the 1st of next month;
 
     // With the other account switched off, the client is told when to come back.
     await t.store.accounts.update(other.id, { enabled: false });
-    t.deps.pool.invalidate();
     const parked = await ask(t, "still?", { model: "claude-sonnet-4-5" });
     assert.equal(parked.status, 429);
     assert.equal(Number(parked.headers.get("retry-after")), Math.ceil((reset - t.clock.now()) / 1000));
@@ -250,7 +249,6 @@ Deno.test("Gemini quota_exhausted parks only the exhausted model until its reset
 
     resetAt = 0;
     t.clock.advance(2 * 3_600_000);
-    t.deps.pool.invalidate();
     assert.equal(
       await answerText(await ask(t, "pro please", { model: "gemini-2.5-pro" })),
       "ok:gemini-2.5-pro",

@@ -52,7 +52,6 @@ Deno.test("cooldown, parking, disabling and the rate-limit window survive a rest
       ids.banned = (await addAmazonQ(first, "banned")).id;
       ids.spent = (await addAmazonQ(first, "spent")).id;
       // "hot" answers 429 and cools down for 10 minutes; "limited" serves and then uses up its hour.
-      first.deps.pool.invalidate();
       const served = [await answerText(await ask(first, "a")), await answerText(await ask(first, "b"))];
       assert.deepEqual(served, ["ok:limited", "ok:limited"]);
       // The Amazon Q accounts: one suspended, one out of daily quota; one request tries both.
@@ -93,7 +92,6 @@ Deno.test("cooldown, parking, disabling and the rate-limit window survive a rest
 
       // The cooldown still ends by itself at the time the first instance set.
       second.clock.advance(540_000);
-      second.deps.pool.invalidate();
       assert.equal(await answerText(await ask(second, "d")), "ok:hot");
       const served = openai.seen.filter((s) => s.key === "limited").length;
       assert.equal(served, 2, "the rate limit held across the restart");

@@ -100,7 +100,7 @@ Deno.test("refresh-all, /refresh and the request path share one refresh per acco
     assert.equal(deadNow.enabled, false);
     assert.match(deadNow.disabled_reason ?? "", /^invalid_grant/);
 
-    // A refreshed account is used right away by requests (the pool's cache was invalidated).
+    // A refreshed account is used right away by requests (the store announced the write to the pool).
     assert.match(await answerText(await ask(t, "hi", { model: "claude-sonnet-4-5" })), /^ok:fresh-rt-[ab]-/);
   } finally {
     await t.close();

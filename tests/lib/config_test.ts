@@ -57,3 +57,10 @@ for (
     });
   });
 }
+
+Deno.test("parseConfig reads CACHE_STALENESS_MS (default 1 s, 0 allowed, bounded)", () => {
+  assert.equal(parseConfig(from({})).cacheStalenessMs, 1000);
+  assert.equal(parseConfig(from({ CACHE_STALENESS_MS: "0" })).cacheStalenessMs, 0);
+  assert.equal(parseConfig(from({ CACHE_STALENESS_MS: "250" })).cacheStalenessMs, 250);
+  assert.throws(() => parseConfig(from({ CACHE_STALENESS_MS: "600000" })), /CACHE_STALENESS_MS/);
+});
