@@ -136,7 +136,6 @@ Deno.test("all accounts cooling down or parked: 429 rate_limit_error, retry-afte
     await addCustom(t, fake, "off", { enabled: false });
     await t.store.accounts.update(a.id, { cooldown_until: now + 90_000 });
     await t.store.accounts.update(b.id, { parked_until: now + 40_500 });
-    t.deps.pool.invalidate();
 
     let response = await ask(t, "hi");
     assert.equal(response.headers.get("retry-after"), "41");
@@ -146,7 +145,6 @@ Deno.test("all accounts cooling down or parked: 429 rate_limit_error, retry-afte
     // Later on the injected clock only the cooldown is left.
     t.clock.advance(45_000);
     await t.store.accounts.update(b.id, { parked_until: now + 3_600_000 });
-    t.deps.pool.invalidate();
     response = await ask(t, "hi");
     assert.equal(response.headers.get("retry-after"), "45");
     message = await claudeError(response, 429, "rate_limit_error");
@@ -251,7 +249,6 @@ Deno.test("the Anthropic SDK gives up at once on the 404 and retries the 429", a
     // Cross-check that the counter sees retries: a 429 is retried up to `maxRetries` times.
     const account = await addCustom(t, fake, "a");
     await t.store.accounts.update(account.id, { cooldown_until: Date.now() + 60_000 });
-    t.deps.pool.invalidate();
     messages = 0;
     const sdk = new Anthropic({
       baseURL: `http://127.0.0.1:${server.addr.port}`,
