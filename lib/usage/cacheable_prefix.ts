@@ -3,7 +3,8 @@
  * then message content), each with its token count, the digest of the prefix that ends with it, and the
  * `cache_control` breakpoints, validated the way Anthropic validates them.
  *
- * Token counts come from the estimator through a narrow interface and are assigned so that the per-block
+ * Token counts come from the estimator through a narrow interface (remembered per text piece by `PieceMemo`,
+ * so a resent history is neither recounted nor rehashed) and are assigned so that the per-block
  * counts add up exactly to `countRequest` (a message's framing goes to its first block, each counted text part
  * carries the estimator's separator), so a split of the prefix never disagrees with `count_tokens`. The
  * digest of a block leaves out its `cache_control` (moving a breakpoint does not change the prompt the model
@@ -16,6 +17,8 @@
 import type { ClaudeRequest, ClaudeTool, ContentBlock, TextBlock } from "../claude/request_schema.ts";
 import { ApiError } from "../errors.ts";
 import type { BlockHasher, Digest128 } from "./block_hasher.ts";
+import { PieceMemo } from "./piece_memo.ts";
+import { PrefixChain } from "./prefix_chain.ts";
 
 /** The part of `TokenEstimator` the simulation uses. */
 export interface TokenCounter {
@@ -38,8 +41,8 @@ export interface CacheablePrefix {
   tokens: number[];
   /** `prefixTokens[i]`: tokens of blocks 0..i. */
   prefixTokens: number[];
-  /** Digest of blocks 0..i (seeded with the scope, so two scopes never share a digest). */
-  prefixDigests: Digest128[];
+  /** Digests of blocks 0..i (seeded with the scope, so two scopes never share a digest); `chain.key(i)`. */
+  chain: PrefixChain;
   breakpoints: CacheBreakpoint[];
   total: number;
 }
@@ -87,71 +90,117 @@ function withoutCacheControl(value: object): object {
   return rest;
 }
 
+/** What a walk needs: the counter, the hasher, the piece memo and constant tag digests. */
+export class PrefixContext {
+  readonly counter: TokenCounter;
+  readonly hasher: BlockHasher;
+  readonly overheads: CountingOverheads;
+  readonly pieces: PieceMemo;
+  readonly tags: Record<
+    | "tool"
+    | "system"
+    | "text"
+    | "thinking"
+    | "tool_use"
+    | "tool_result"
+    | "image"
+    | "block"
+    | "user"
+    | "assistant",
+    Digest128
+  >;
+
+  constructor(counter: TokenCounter, hasher: BlockHasher, options: { memoChars?: number } = {}) {
+    this.counter = counter;
+    this.hasher = hasher;
+    this.overheads = countingOverheads(counter);
+    const perPart = this.overheads.perPart;
+    this.pieces = new PieceMemo((text) => counter.count(text) + perPart, hasher, {
+      maxChars: options.memoChars,
+    });
+    const tag = (name: string) => hasher.digest(name, 0x7a6);
+    this.tags = {
+      tool: tag("tool"),
+      system: tag("system"),
+      text: tag("text"),
+      thinking: tag("thinking"),
+      tool_use: tag("tool_use"),
+      tool_result: tag("tool_result"),
+      image: tag("image"),
+      block: tag("block"),
+      user: tag("user"),
+      assistant: tag("assistant"),
+    };
+  }
+}
+
 /** Walks a request once, counting, hashing and collecting breakpoints. */
 export function cacheablePrefix(
   request: Pick<ClaudeRequest, "system" | "messages" | "tools" | "extra">,
   scope: string,
-  counter: TokenCounter,
-  hasher: BlockHasher,
-  overheads: CountingOverheads = countingOverheads(counter),
+  ctx: PrefixContext,
 ): CacheablePrefix {
+  const { hasher, pieces, tags } = ctx;
   const tokens: number[] = [];
   const prefixTokens: number[] = [];
-  const prefixDigests: Digest128[] = [];
   const breakpoints: CacheBreakpoint[] = [];
-  let prefix = hasher.digest(scope, 0x5eed);
+  const chain = new PrefixChain(hasher.digest(scope, 0x5eed), 512);
   let total = 0;
-  const part = (text: string) => counter.count(text) + overheads.perPart;
-  const push = (n: number, digest: Digest128, marker: unknown, path: string) => {
-    const ttl = readMarker(marker, path);
-    if (ttl) breakpoints.push({ block: tokens.length, ttl, path });
-    prefix = hasher.chain(prefix, digest);
+  // Paths are only built for blocks that carry a marker.
+  const end = (n: number, marker: unknown, path: () => string) => {
+    if (marker !== undefined) {
+      const where = path();
+      const ttl = readMarker(marker, where);
+      if (ttl) breakpoints.push({ block: tokens.length, ttl, path: where });
+    }
+    chain.mark();
     total += n;
     tokens.push(n);
     prefixTokens.push(total);
-    prefixDigests.push(prefix);
   };
 
-  (request.tools ?? []).forEach((tool: ClaudeTool, i) => {
-    const schema = JSON.stringify(tool.input_schema ?? {});
-    const description = tool.description ?? "";
+  const tools = request.tools ?? [];
+  for (let i = 0; i < tools.length; i++) {
+    const tool: ClaudeTool = tools[i]!;
+    const name = pieces.get(tool.name);
+    const description = pieces.get(tool.description ?? "");
+    const schema = pieces.get(JSON.stringify(tool.input_schema ?? {}));
+    chain.absorb(tags.tool);
+    chain.absorb(name.digest);
+    chain.absorb(description.digest);
+    chain.absorb(schema.digest);
     const { name: _n, description: _d, input_schema: _s, cache_control: _c, ...rest } = tool;
-    const parts = ["tool", tool.name, description, schema];
-    if (Object.keys(rest).length > 0) parts.push(JSON.stringify(rest));
-    push(
-      part(tool.name) + part(description) + part(schema),
-      hasher.digestParts(parts),
-      tool.cache_control,
-      `tools.${i}`,
-    );
-  });
-  request.system.forEach((block: TextBlock, i) => {
-    push(part(block.text), hasher.digestParts(["system", block.text]), block.cache_control, `system.${i}`);
-  });
-  request.messages.forEach((message, m) => {
-    message.content.forEach((block, j) => {
-      const path = `messages.${m}.content.${j}`;
-      let { n, digest } = contentBlock(
-        block,
-        path,
-        part,
-        counter,
-        overheads,
-        hasher,
-        breakpoints,
-        tokens.length,
-      );
-      if (j === 0) {
-        n += overheads.perMessage;
-        digest = hasher.chain(hasher.digest(message.role, 0x7e), digest);
-      }
-      push(n, digest, block.cache_control, path);
-    });
-    if (message.content.length === 0) {
+    if (Object.keys(rest).length > 0) chain.absorb(hasher.digest(JSON.stringify(rest)));
+    end(name.tokens + description.tokens + schema.tokens, tool.cache_control, () => `tools.${i}`);
+  }
+  for (let i = 0; i < request.system.length; i++) {
+    const block: TextBlock = request.system[i]!;
+    const text = pieces.get(block.text);
+    chain.absorb(tags.system);
+    chain.absorb(text.digest);
+    end(text.tokens, block.cache_control, () => `system.${i}`);
+  }
+  for (let m = 0; m < request.messages.length; m++) {
+    const message = request.messages[m]!;
+    const content = message.content;
+    if (content.length === 0) {
       // An empty turn still costs its framing; give it a block so the counts add up.
-      push(overheads.perMessage, hasher.digest(message.role, 0x7e), undefined, `messages.${m}`);
+      chain.absorb(tags[message.role]);
+      end(ctx.overheads.perMessage, undefined, () => `messages.${m}`);
+      continue;
     }
-  });
+    for (let j = 0; j < content.length; j++) {
+      const block = content[j]!;
+      let n = 0;
+      if (j === 0) {
+        n += ctx.overheads.perMessage;
+        chain.absorb(tags[message.role]);
+      }
+      const path = () => `messages.${m}.content.${j}`;
+      n += contentBlock(block, path, ctx, chain, breakpoints, tokens.length);
+      end(n, block.cache_control, path);
+    }
+  }
 
   const auto = request.extra["cache_control"];
   if (auto !== undefined && tokens.length > 0) {
@@ -160,7 +209,7 @@ export function cacheablePrefix(
     if (ttl && breakpoints.at(-1)?.block !== last) breakpoints.push({ block: last, ttl, path: "" });
   }
   validate(breakpoints);
-  return { tokens, prefixTokens, prefixDigests, breakpoints, total };
+  return { tokens, prefixTokens, chain, breakpoints, total };
 }
 
 function validate(breakpoints: CacheBreakpoint[]): void {
@@ -182,86 +231,81 @@ function validate(breakpoints: CacheBreakpoint[]): void {
   }
 }
 
-/** Tokens and digest of one message content block; breakpoints inside a tool result are collected here. */
+/** Absorbs one message content block and returns its tokens; breakpoints inside a tool result are collected. */
 function contentBlock(
   block: ContentBlock,
-  path: string,
-  part: (text: string) => number,
-  counter: TokenCounter,
-  overheads: CountingOverheads,
-  hasher: BlockHasher,
+  path: () => string,
+  ctx: PrefixContext,
+  chain: PrefixChain,
   breakpoints: CacheBreakpoint[],
   index: number,
-): { n: number; digest: Digest128 } {
+): number {
+  const { hasher, pieces, tags } = ctx;
   switch (block.type) {
-    case "text":
-      return { n: part(block.text), digest: hasher.digestParts(["text", block.text]) };
-    case "thinking":
-      return {
-        n: part(block.thinking),
-        digest: hasher.digestParts(["thinking", block.thinking, block.signature ?? ""]),
-      };
+    case "text": {
+      const text = pieces.get(block.text);
+      chain.absorb(tags.text);
+      chain.absorb(text.digest);
+      return text.tokens;
+    }
+    case "thinking": {
+      const thinking = pieces.get(block.thinking);
+      chain.absorb(tags.thinking);
+      chain.absorb(thinking.digest);
+      chain.absorb(hasher.digest(block.signature ?? ""));
+      return thinking.tokens;
+    }
     case "tool_use": {
-      const input = JSON.stringify(block.input);
-      return {
-        n: part(block.name) + part(input),
-        digest: hasher.digestParts(["tool_use", block.id, block.name, input]),
-      };
+      const name = pieces.get(block.name);
+      const input = pieces.get(JSON.stringify(block.input));
+      chain.absorb(tags.tool_use);
+      chain.absorb(pieces.get(block.id).digest);
+      chain.absorb(name.digest);
+      chain.absorb(input.digest);
+      return name.tokens + input.tokens;
     }
     case "tool_result": {
-      const head = ["tool_result", block.tool_use_id, block.is_error ? "error" : ""];
+      chain.absorb(tags.tool_result);
+      chain.absorb(pieces.get(block.tool_use_id).digest);
+      if (block.is_error) chain.absorb(tags.block);
       if (typeof block.content === "string") {
-        return { n: part(block.content), digest: hasher.digestParts([...head, block.content]) };
+        const content = pieces.get(block.content);
+        chain.absorb(content.digest);
+        return content.tokens;
       }
       let n = 0;
-      let digest = hasher.digestParts(head);
-      (block.content ?? []).forEach((inner, k) => {
-        const innerPath = `${path}.content.${k}`;
-        const ttl = readMarker((inner as { cache_control?: unknown }).cache_control, innerPath);
-        // The end of the tool result is the nearest block boundary the cache can use.
-        if (ttl) breakpoints.push({ block: index, ttl, path: innerPath });
-        const counted = innerBlock(inner as ContentBlock, part, counter, overheads, hasher);
-        n += counted.n;
-        digest = hasher.chain(digest, counted.digest);
-      });
-      return { n, digest };
+      const inner = block.content ?? [];
+      for (let k = 0; k < inner.length; k++) {
+        const item = inner[k] as ContentBlock;
+        const marker = (item as { cache_control?: unknown }).cache_control;
+        const innerPath = () => `${path()}.content.${k}`;
+        if (marker !== undefined) {
+          const ttl = readMarker(marker, innerPath());
+          // The end of the tool result is the nearest block boundary the cache can use.
+          if (ttl) breakpoints.push({ block: index, ttl, path: innerPath() });
+        }
+        n += item.type === "text" || item.type === "image"
+          ? contentBlock(item, innerPath, ctx, chain, breakpoints, index)
+          : otherBlock(item, ctx, chain);
+      }
+      return n;
     }
-    case "image":
-      return {
-        n: imageTokens(block, counter, overheads),
-        digest: hasher.digestParts(["image", JSON.stringify(withoutCacheControl(block.source))]),
-      };
+    case "image": {
+      // The estimator's own price for an image, asked as a one-image message minus the message framing.
+      const n = ctx.counter.countRequest({ system: [], messages: [{ role: "user", content: [block] }] }) -
+        ctx.overheads.perMessage;
+      chain.absorb(tags.image);
+      chain.absorb(hasher.digest(JSON.stringify(block.source)));
+      return n;
+    }
     default:
-      // Counted as the estimator counts it (its whole JSON), hashed without the marker.
-      return {
-        n: part(JSON.stringify(block)),
-        digest: hasher.digestParts(["block", JSON.stringify(withoutCacheControl(block))]),
-      };
+      return otherBlock(block, ctx, chain);
   }
 }
 
-function innerBlock(
-  block: ContentBlock,
-  part: (text: string) => number,
-  counter: TokenCounter,
-  overheads: CountingOverheads,
-  hasher: BlockHasher,
-): { n: number; digest: Digest128 } {
-  if (block.type === "text") return { n: part(block.text), digest: hasher.digestParts(["text", block.text]) };
-  if (block.type === "image") {
-    return {
-      n: imageTokens(block, counter, overheads),
-      digest: hasher.digestParts(["image", JSON.stringify(block.source)]),
-    };
-  }
-  return {
-    n: part(JSON.stringify(block)),
-    digest: hasher.digestParts(["block", JSON.stringify(withoutCacheControl(block))]),
-  };
-}
-
-/** The estimator's own price for an image, asked as a one-image message minus the message framing. */
-function imageTokens(block: ContentBlock, counter: TokenCounter, overheads: CountingOverheads): number {
-  return counter.countRequest({ system: [], messages: [{ role: "user", content: [block] }] }) -
-    overheads.perMessage;
+/** Counted as the estimator counts it (its whole JSON), hashed without the marker. */
+function otherBlock(block: ContentBlock, ctx: PrefixContext, chain: PrefixChain): number {
+  chain.absorb(ctx.tags.block);
+  chain.absorb(ctx.hasher.digest(JSON.stringify(withoutCacheControl(block))));
+  return ctx.pieces.get(JSON.stringify(block)).tokens;
 }

@@ -29,8 +29,7 @@ import {
   type CacheablePrefix,
   cacheablePrefix,
   type CacheTtl,
-  type CountingOverheads,
-  countingOverheads,
+  PrefixContext,
   type TokenCounter,
 } from "./cacheable_prefix.ts";
 import type { CacheEntry, CacheEntryStore } from "./cache_entry_store.ts";
@@ -83,6 +82,8 @@ export interface PromptCacheSimulatorOptions {
   store: CacheEntryStore;
   now: () => number;
   minimumTokens?: (model: string) => number;
+  /** Bound of the in-process memo of text pieces (total characters; 0 turns it off). */
+  memoChars?: number;
 }
 
 interface Plan {
@@ -98,21 +99,18 @@ interface Plan {
 }
 
 export class PromptCacheSimulator {
-  #counter: TokenCounter;
   #store: CacheEntryStore;
   #now: () => number;
   #minimum: (model: string) => number;
-  #hasher = new BlockHasher();
-  #overheads: CountingOverheads;
+  #context: PrefixContext;
   #hits = 0;
   #misses = 0;
 
   constructor(options: PromptCacheSimulatorOptions) {
-    this.#counter = options.counter;
     this.#store = options.store;
     this.#now = options.now;
     this.#minimum = options.minimumTokens ?? minimumCacheableTokens;
-    this.#overheads = countingOverheads(options.counter);
+    this.#context = new PrefixContext(options.counter, new BlockHasher(), { memoChars: options.memoChars });
   }
 
   /**
@@ -170,7 +168,7 @@ export class PromptCacheSimulator {
       };
       if (hitEntry) put(hitEntry.key, hitEntry.tokens, hitEntry.ttlMs, hitEntry);
       for (const bp of cacheable) {
-        const key = BlockHasher.hex(plan.prefix.prefixDigests[bp.block]!);
+        const key = plan.prefix.chain.key(bp.block);
         put(key, scaled[bp.block]!, TTL_MS[bp.ttl], found.get(key));
       }
       await this.#store.upsert([...writes.values()], now);
@@ -193,7 +191,7 @@ export class PromptCacheSimulator {
   #plan(input: SimulationInput): Plan {
     const model = input.model ?? input.request.model;
     const scope = `${input.keyId}\u0000${model}`;
-    const prefix = cacheablePrefix(input.request, scope, this.#counter, this.#hasher, this.#overheads);
+    const prefix = cacheablePrefix(input.request, scope, this.#context);
     const total = input.total ?? prefix.total;
     const factor = prefix.total > 0 ? total / prefix.total : 1;
     const scaled = factor === 1
@@ -210,7 +208,7 @@ export class PromptCacheSimulator {
         if (seen.has(p)) continue;
         seen.add(p);
         positions.push(p);
-        keys.push(BlockHasher.hex(prefix.prefixDigests[p]!));
+        keys.push(prefix.chain.key(p));
       }
     }
     return { prefix, scaled, total, cacheable, positions, keys };

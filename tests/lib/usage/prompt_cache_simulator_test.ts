@@ -4,7 +4,7 @@ import { normalizeClaudeRequest } from "../../../lib/claude/normalize_request.ts
 import type { ClaudeRequest, RawCountTokensRequest } from "../../../lib/claude/request_schema.ts";
 import { ApiError } from "../../../lib/errors.ts";
 import { BlockHasher } from "../../../lib/usage/block_hasher.ts";
-import { cacheablePrefix } from "../../../lib/usage/cacheable_prefix.ts";
+import { cacheablePrefix, PrefixContext } from "../../../lib/usage/cacheable_prefix.ts";
 import { MemoryCacheEntryStore } from "../../../lib/usage/memory_cache_entry_store.ts";
 import { minimumCacheableTokens } from "../../../lib/usage/minimum_cacheable_tokens.ts";
 import { PromptCacheSimulator, type SimulationInput } from "../../../lib/usage/prompt_cache_simulator.ts";
@@ -173,7 +173,20 @@ Deno.test("per-block counts add up to countRequest for every kind of block", () 
       { role: "assistant", content: [] },
     ],
   });
-  const prefix = cacheablePrefix(request, "scope", e, new BlockHasher());
+  const context = new PrefixContext(e, new BlockHasher());
+  const prefix = cacheablePrefix(request, "scope", context);
+  // Twice: the second walk answers from the piece memo and must agree with a walk without memo.
+  const again = cacheablePrefix(request, "scope", context);
+  const unmemoized = cacheablePrefix(
+    request,
+    "scope",
+    new PrefixContext(e, new BlockHasher(), { memoChars: 0 }),
+  );
+  const keys = (p: typeof prefix) => p.tokens.map((_, i) => p.chain.key(i));
+  assert.deepEqual(keys(unmemoized), keys(prefix));
+  assert.equal(new Set(keys(prefix)).size, prefix.tokens.length);
+  assert.deepEqual(again.tokens, prefix.tokens);
+  assert.deepEqual(keys(again), keys(prefix));
   assert.equal(prefix.total, e.countRequest(request));
   assert.equal(prefix.prefixTokens.at(-1), prefix.total);
   assert.deepEqual(prefix.breakpoints.map((b) => b.path), [
