@@ -6,7 +6,9 @@
  * upstream reports its own input count, `observe` folds the ratio upstream/estimate into an exponentially
  * weighted mean, kept in log space so that x1.2 and x1/1.2 weigh the same and one odd sample cannot swing it;
  * each sample's ratio is clamped to [1/4, 4] and the factor to [0.5, 2], and the factor is only used after a
- * few samples (`minSamples`). The first sample seeds the mean, so a handful of requests is enough. Tiny
+ * few samples (`minSamples`). A sample weighs 1/n until that falls to `alpha` (a plain mean of the first
+ * samples, then a moving one), so the factor settles within a handful of requests without chasing the last
+ * request's kind of content (code and prose tokenize differently) and still follows a tokenizer change. Tiny
  * requests are ignored: their fixed framing dominates the ratio. The state is plain JSON (`toJSON` /
  * `fromJSON`), to be persisted and shared by instances.
  */
@@ -28,7 +30,7 @@ export const calibrationStateSchema = z.object({
 export type CalibrationState = z.infer<typeof calibrationStateSchema>;
 
 export interface TokenCalibrationOptions {
-  /** Weight of a new sample (0..1). */
+  /** Weight of a new sample once there are more than 1/alpha samples (0..1). */
   alpha?: number;
   /** Samples before the factor is applied. */
   minSamples?: number;
@@ -50,7 +52,7 @@ export class TokenCalibration {
   #models = new Map<string, { logFactor: number; samples: number; updatedAt: number }>();
 
   constructor(options: TokenCalibrationOptions = {}) {
-    this.#alpha = options.alpha ?? 0.2;
+    this.#alpha = options.alpha ?? 0.05;
     this.#minSamples = options.minSamples ?? 3;
     this.#minTokens = options.minTokens ?? 50;
     this.#now = options.now ?? Date.now;
@@ -74,10 +76,12 @@ export class TokenCalibration {
     const ratio = Math.min(MAX_SAMPLE_RATIO, Math.max(1 / MAX_SAMPLE_RATIO, upstream / estimate));
     const sample = Math.log(ratio);
     const entry = this.#models.get(model);
-    const next = entry === undefined ? sample : entry.logFactor + this.#alpha * (sample - entry.logFactor);
+    const samples = (entry?.samples ?? 0) + 1;
+    const weight = Math.max(this.#alpha, 1 / samples);
+    const next = entry === undefined ? sample : entry.logFactor + weight * (sample - entry.logFactor);
     this.#models.set(model, {
       logFactor: Math.min(Math.log(MAX_FACTOR), Math.max(Math.log(MIN_FACTOR), next)),
-      samples: (entry?.samples ?? 0) + 1,
+      samples,
       updatedAt: this.#now(),
     });
   }
