@@ -7,9 +7,8 @@
  * turns into a millisecond. This is MurmurHash3 x86_128 over the UTF-8 bytes (read as little-endian 32-bit
  * words; every platform Deno runs on is little-endian, and instances sharing a database must agree), which is
  * not cryptographic but spreads well; 128 bits keep accidental collisions out of reach for any cache size.
- * A prefix digest is the previous prefix digest chained with the block digest, so each block is hashed once
- * and every block boundary gets its own key. The encoding buffer is reused between calls (one hasher per
- * simulator, never shared across threads).
+ * Digests of pieces are chained into prefix digests by `PrefixChain`. The encoding buffer is reused between
+ * calls (one hasher per simulator, never shared across threads).
  */
 
 const C1 = 0x239b961b;
@@ -47,39 +46,6 @@ export class BlockHasher {
     }
     const length = this.#encoder.encodeInto(text, this.#bytes).written;
     return this.#murmur(length, seed, seed, seed, seed);
-  }
-
-  /** Several strings hashed as one, with their lengths mixed in so `["ab","c"]` and `["a","bc"]` differ. */
-  digestParts(parts: readonly string[], seed = 0): Digest128 {
-    let out: Digest128 = [seed, seed, seed, seed];
-    for (const part of parts) out = this.chain(out, this.digest(part, part.length));
-    return out;
-  }
-
-  /** The digest of a prefix extended by one block. */
-  chain(prefix: Digest128, block: Digest128): Digest128 {
-    let [h1, h2, h3, h4] = prefix;
-    let [k1, k2, k3, k4] = block;
-    k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
-    h1 ^= k1;
-    h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
-    k2 = Math.imul(rotl(Math.imul(k2, C2), 16), C3);
-    h2 ^= k2;
-    h2 = (Math.imul(rotl(h2, 17) + h3, 5) + 0x0bcaa747) | 0;
-    k3 = Math.imul(rotl(Math.imul(k3, C3), 17), C4);
-    h3 ^= k3;
-    h3 = (Math.imul(rotl(h3, 15) + h4, 5) + 0x96cd1c35) | 0;
-    k4 = Math.imul(rotl(Math.imul(k4, C4), 18), C1);
-    h4 ^= k4;
-    h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
-    return BlockHasher.#finish(h1, h2, h3, h4, 16);
-  }
-
-  /** A digest as 32 hex characters: the form cache keys take. */
-  static hex(d: Digest128): string {
-    let s = "";
-    for (const lane of d) s += (lane >>> 0).toString(16).padStart(8, "0");
-    return s;
   }
 
   #murmur(length: number, h1: number, h2: number, h3: number, h4: number): Digest128 {
