@@ -21,7 +21,8 @@
  *   every breakpoint's entry is written or refreshed. The clock is injected.
  * - Scope: digests are seeded with the client key and the model, so one tenant never reads another's entries,
  *   and the store holds digests and token counts only.
- * A request costs one `lookup` and, when the caller commits (once the upstream answered), one `upsert`.
+ * A request costs one `lookup` and, when the caller commits (once the upstream answered), one `upsert`; hits
+ * and misses are counted at the lookup.
  */
 import type { ClaudeRequest } from "../claude/request_schema.ts";
 import { BlockHasher } from "./block_hasher.ts";
@@ -66,6 +67,13 @@ export interface CacheSimulation {
   hit: boolean;
   /** Writes the entries this request creates and refreshes the ones it used; one store write, once. */
   commit(): Promise<void>;
+}
+
+export interface PreparedSimulation {
+  /** The input total the usage will add up to. */
+  total: number;
+  /** One store lookup; returns the usage split and the commit for this request. */
+  simulate(): Promise<CacheSimulation>;
 }
 
 export interface PromptCacheStats {
@@ -114,15 +122,21 @@ export class PromptCacheSimulator {
   }
 
   /**
-   * Validates the breakpoints and computes what to look up; throws Anthropic's 400 for a bad request. Cheap
-   * enough to call before the upstream is contacted; `simulate` calls it too.
+   * Walks the request: validates its breakpoints (throws Anthropic's 400), counts and hashes it. Synchronous,
+   * so a gateway can call it before it picks an account, take `total` as the request's input count (it equals
+   * `countRequest`), and run the lookup later with `simulate()`.
    */
-  validate(input: SimulationInput): void {
-    this.#plan(input);
+  prepare(input: SimulationInput): PreparedSimulation {
+    const plan = this.#plan(input);
+    return { total: plan.total, simulate: () => this.#simulate(plan) };
   }
 
-  async simulate(input: SimulationInput): Promise<CacheSimulation> {
-    const plan = this.#plan(input);
+  /** `prepare` and `simulate` in one step. */
+  simulate(input: SimulationInput): Promise<CacheSimulation> {
+    return this.#simulate(this.#plan(input));
+  }
+
+  async #simulate(plan: Plan): Promise<CacheSimulation> {
     const { scaled, total, cacheable } = plan;
     if (cacheable.length === 0) {
       return { usage: split(total, 0, 0, 0), total, hit: false, commit: () => Promise.resolve() };

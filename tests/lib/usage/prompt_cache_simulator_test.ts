@@ -299,7 +299,7 @@ Deno.test("5 breakpoints and a 1 h breakpoint after a 5 min one are rejected wit
       ],
     }],
   });
-  assert.throws(() => sim.validate({ request: five, keyId: "k" }), (error: unknown) => {
+  assert.throws(() => sim.prepare({ request: five, keyId: "k" }), (error: unknown) => {
     assert.ok(error instanceof ApiError);
     assert.equal(error.status, 400);
     assert.deepEqual(error.toBody(), {
@@ -320,7 +320,7 @@ Deno.test("5 breakpoints and a 1 h breakpoint after a 5 min one are rejected wit
       content: [{ type: "text", text: "hi" }, { type: "text", text: "x", cache_control: ONE_HOUR }],
     }],
   });
-  assert.throws(() => sim.validate({ request: order, keyId: "k" }), (error: unknown) => {
+  assert.throws(() => sim.prepare({ request: order, keyId: "k" }), (error: unknown) => {
     assert.ok(error instanceof ApiError);
     assert.equal(error.status, 400);
     assert.equal(error.type, "invalid_request_error");
@@ -344,11 +344,11 @@ Deno.test("5 breakpoints and a 1 h breakpoint after a 5 min one are rejected wit
       }],
     }],
   });
-  sim.validate({ request: fine, keyId: "k" });
+  sim.prepare({ request: fine, keyId: "k" });
   const badTtl = req({
     system: [{ type: "text", text: "rules", cache_control: { type: "ephemeral", ttl: "2h" } }],
   });
-  assert.throws(() => sim.validate({ request: badTtl, keyId: "k" }), /system\.0\.cache_control\.ttl/);
+  assert.throws(() => sim.prepare({ request: badTtl, keyId: "k" }), /system\.0\.cache_control\.ttl/);
 });
 
 /** A conversation whose last message is preceded by `extra` single-block turns after turn 1's breakpoint. */
@@ -418,7 +418,7 @@ Deno.test("top-level cache_control caches up to the last block and counts as a b
     messages: [{ role: "user", content: "hi" }],
     cache_control: EPHEMERAL,
   });
-  assert.throws(() => sim.validate({ request: crowded, keyId: "k" }), /Found 5\./);
+  assert.throws(() => sim.prepare({ request: crowded, keyId: "k" }), /Found 5\./);
 });
 
 Deno.test("a calibrated total is split in proportion and still adds up exactly", async () => {
@@ -437,13 +437,16 @@ Deno.test("a calibrated total is split in proportion and still adds up exactly",
 Deno.test("nothing is written until commit, and commit writes once", async () => {
   const { sim } = setup();
   const request = turn1();
+  const prepared = sim.prepare({ request, keyId: "k" });
+  assert.equal(prepared.total, estimator().countRequest(request));
+  assert.equal((await prepared.simulate()).hit, false);
   const first = await sim.simulate({ request, keyId: "k" });
   assert.equal((await sim.simulate({ request, keyId: "k" })).hit, false); // the upstream has not answered yet
   await first.commit();
   await first.commit();
   assert.equal((await sim.simulate({ request, keyId: "k" })).hit, true);
   const stats = await sim.stats();
-  assert.deepEqual(stats, { hits: 1, misses: 2, hitRate: 1 / 3, entries: 2, evictions: 0 });
+  assert.deepEqual(stats, { hits: 1, misses: 3, hitRate: 1 / 4, entries: 2, evictions: 0 });
 });
 
 Deno.test("the memory store is bounded: least recently used entries are evicted and counted", async () => {
