@@ -8,6 +8,7 @@
  * `platform.md` §3.7). Export writes JSON (a `|` inside a field can no longer corrupt a line) and leaves
  * secrets out unless asked; the KiroGate export is secret by nature and only produced when asked.
  */
+import { assertJsonDepth } from "../json_depth_guard.ts";
 import type { Account, AccountType, NewAccount } from "../store/types.ts";
 import { SECRET_OTHER_KEYS } from "./account_view.ts";
 
@@ -127,6 +128,7 @@ function fromLine(line: string, where: string, errors: string[]): NewAccount | n
     const json = f.slice(10).join("|");
     if (json) {
       try {
+        assertJsonDepth(json);
         Object.assign(other, JSON.parse(json));
       } catch {
         errors.push(`${where}: other_json is not valid JSON (imported without it)`);
@@ -155,6 +157,7 @@ export function parseAccountImport(data: unknown): ImportResult {
     const trimmed = value.trim();
     if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
       try {
+        assertJsonDepth(trimmed);
         value = JSON.parse(trimmed);
       } catch {
         return { accounts, errors: ["data: looks like JSON but does not parse"] };
