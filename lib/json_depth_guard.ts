@@ -15,11 +15,18 @@ export function assertJsonDepth(text: string, limit = MAX_JSON_DEPTH): void {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+      // Strings are most of a large body: jump to the next quote, and count the backslashes before it
+      // (each backslash run is looked at once, so the scan stays linear).
+      i = text.indexOf('"', i);
+      if (i < 0) return;
+      let backslashes = 0;
+      while (text.charCodeAt(i - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) inString = false;
+      continue;
+    }
+    const c = text.charCodeAt(i);
+    if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
       if (++depth > limit) {
         throw new ApiError("invalid_request_error", `JSON nesting deeper than ${limit} levels`);

@@ -5,7 +5,8 @@
  * The worker is started on first use and reused; jobs run one after another in the order sent. The queue is
  * bounded in jobs and in characters: past either bound a request gets a 529 `overloaded_error` rather than
  * waiting behind minutes of counting, and never a different count. A worker that dies fails the jobs it
- * held and is replaced on the next use.
+ * held and is replaced on the next use. Texts travel as UTF-8 (lone surrogates become U+FFFD, which the
+ * counter does to them anyway, so the count is the one the event loop would get).
  */
 import { ApiError } from "../errors.ts";
 
@@ -24,6 +25,7 @@ export interface TokenCountWorkerOptions {
 
 export class TokenCountWorker {
   #worker: Worker | null = null;
+  #encoder = new TextEncoder();
   #jobs = new Map<number, Job>();
   #nextId = 1;
   #queuedChars = 0;
@@ -58,7 +60,9 @@ export class TokenCountWorker {
     return new Promise<number[]>((resolve, reject) => {
       this.#jobs.set(id, { resolve, reject, chars });
       this.#queuedChars += chars;
-      worker.postMessage({ id, texts });
+      // Strings would be copied by structured clone on the event loop; UTF-8 buffers are moved instead.
+      const buffers = texts.map((text) => this.#encoder.encode(text));
+      worker.postMessage({ id, buffers }, buffers.map((b) => b.buffer));
     });
   }
 

@@ -7,18 +7,19 @@
 import { Cl100kCounter } from "./cl100k_counter.ts";
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<{ id: number; texts: string[] }>) => void) | null;
+  onmessage: ((event: MessageEvent<{ id: number; buffers: Uint8Array[] }>) => void) | null;
   postMessage(message: unknown): void;
 }
 
 const scope = self as unknown as WorkerScope;
 // The worker's one counter: this module only ever runs as a worker's main module.
 const counter = new Cl100kCounter();
+const decoder = new TextDecoder();
 
 scope.onmessage = (event) => {
-  const { id, texts } = event.data;
+  const { id, buffers } = event.data;
   try {
-    scope.postMessage({ id, counts: texts.map((text) => counter.count(text)) });
+    scope.postMessage({ id, counts: buffers.map((bytes) => counter.count(decoder.decode(bytes))) });
   } catch (error) {
     scope.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
   }

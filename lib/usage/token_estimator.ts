@@ -83,7 +83,8 @@ export class TokenEstimator {
 
   #recall(text: string): number | undefined {
     if (text.length === 0) return 0;
-    if (text.length < MEMO_MIN_LENGTH) return undefined;
+    // Too long to be remembered: skip the lookup, which would hash the whole text on the event loop.
+    if (text.length < MEMO_MIN_LENGTH || text.length > this.#memoCharLimit / 8) return undefined;
     const known = this.#memo.get(text);
     if (known !== undefined) {
       // Refresh recency: Map iteration order is insertion order, so re-insert.
