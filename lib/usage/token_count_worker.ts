@@ -73,7 +73,7 @@ export class TokenCountWorker {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    // A URL next to this module, so that `deno compile` bundles the worker's module graph too.
+    // A URL next to this module; `deno compile` bundles it because the compile task `--include`s it.
     const worker = new Worker(new URL("./token_count_worker_entry.ts", import.meta.url).href, {
       type: "module",
     });
