@@ -2,9 +2,10 @@
  * `createApp(deps)`: the Hono application, with no I/O at import time.
  *
  * Global middleware gives every response a `request-id`, logs one JSON line per request, and limits body
- * size; `onError` is the one place where errors before the first byte become Claude error JSON with the right
- * status (OpenAI's shape on `/v1/chat/completions`); unknown routes are Claude 404s. Route areas are mounted
- * from `routes/`, each behind the auth it needs.
+ * size (small before authentication, `BODY_LIMIT_MB` only for authenticated `/v1/*`); `onError` is the one
+ * place where errors before the first byte become Claude error JSON with the right status (OpenAI's shape
+ * on `/v1/chat/completions`); unknown routes are Claude 404s. Route areas are mounted from `routes/`, each
+ * behind the auth it needs.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -22,6 +23,16 @@ import { createModelRoutes } from "../routes/models.ts";
 import { createStaticPageRoutes } from "../routes/static_pages.ts";
 import { createTelemetryRoutes } from "../routes/telemetry.ts";
 import { createUsageRoutes } from "../routes/usage.ts";
+
+/** Body limits of the routes that are not `/v1/*` (which has `BODY_LIMIT_MB`). */
+const PUBLIC_BODY_LIMIT = 64 * 1024;
+const TELEMETRY_BODY_LIMIT = 1024 * 1024;
+/** Account imports come as one JSON body. */
+const ADMIN_BODY_LIMIT = 16 * 1024 * 1024;
+
+function sizeText(bytes: number): string {
+  return bytes >= 1048576 ? `${Math.round(bytes / 1048576)} MiB` : `${Math.round(bytes / 1024)} KiB`;
+}
 
 /** OpenAI clients get OpenAI's error shape. */
 function openAIShape(error: ApiError, path: string): Record<string, unknown> | null {
@@ -47,17 +58,26 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     });
   });
 
-  app.use(bodyLimit({
-    maxSize: deps.config.bodyLimitBytes,
-    onError: () => {
-      throw new ApiError(
-        "request_too_large",
-        `request body exceeds the limit of ${
-          Math.round(deps.config.bodyLimitBytes / 1048576)
-        } MiB (BODY_LIMIT_MB)`,
-      );
-    },
-  }));
+  // Bodies are limited before they are read, and by who is asking: routes anyone can reach take small
+  // bodies, so unauthenticated clients cannot make the server buffer megabytes; `/v1/*` and `/v2/*` get
+  // their larger limits only after their authentication has passed (see below).
+  const limitBody = (bytes: number, name: string) =>
+    bodyLimit({
+      maxSize: bytes,
+      onError: () => {
+        throw new ApiError(
+          "request_too_large",
+          `request body exceeds the limit of ${sizeText(bytes)} (${name})`,
+        );
+      },
+    });
+  const publicLimit = limitBody(PUBLIC_BODY_LIMIT, "unauthenticated routes");
+  const telemetryLimit = limitBody(TELEMETRY_BODY_LIMIT, "telemetry");
+  app.use((c, next) => {
+    const path = c.req.path;
+    if (/^\/v[12](\/|$)/.test(path)) return next();
+    return (path === "/api/event_logging/batch" ? telemetryLimit : publicLimit)(c, next);
+  });
 
   app.onError((error, c) => {
     const apiError = toApiError(error);
@@ -88,12 +108,12 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route("/", createStaticPageRoutes(deps));
   app.route("/", createAdminSessionRoutes(deps, auth));
 
-  app.use("/v1/*", auth.client());
+  app.use("/v1/*", auth.client(), limitBody(deps.config.bodyLimitBytes, "BODY_LIMIT_MB"));
   app.route("/", createModelRoutes(deps));
   app.route("/", createMessageRoutes(deps));
   app.route("/", createUsageRoutes(deps));
 
-  app.use("/v2/*", auth.admin());
+  app.use("/v2/*", auth.admin(), limitBody(ADMIN_BODY_LIMIT, "admin API"));
   app.route("/", createAccountRoutes(deps));
   app.route("/", createConfigRoutes(deps));
   app.route("/", createClientKeyRoutes(deps));

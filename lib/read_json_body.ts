@@ -6,14 +6,25 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError } from "./errors.ts";
+import { assertJsonDepth } from "./json_depth_guard.ts";
 
-/** The body parsed as JSON; a 400 when it is not JSON (a body over the limit stays a 413). */
-export async function readJson(c: Context): Promise<unknown> {
+/**
+ * The body parsed as JSON; a 400 when it is not JSON or nested too deep (a body over the limit stays a 413).
+ * `invalid` replaces the message of the "not JSON" error for routes that word it their own way.
+ */
+export async function readJson(c: Context, invalid = "request body is not valid JSON"): Promise<unknown> {
+  let text: string;
   try {
-    return await c.req.json();
+    text = await c.req.text();
   } catch (cause) {
     if (cause instanceof ApiError) throw cause;
-    throw new ApiError("invalid_request_error", "request body is not valid JSON", { cause });
+    throw new ApiError("invalid_request_error", "request body could not be read", { cause });
+  }
+  assertJsonDepth(text);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ApiError("invalid_request_error", invalid, { cause });
   }
 }
 

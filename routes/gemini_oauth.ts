@@ -16,6 +16,7 @@ import { type Env, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { join } from "node:path";
 import { ApiError } from "../lib/errors.ts";
+import { readJson } from "../lib/read_json_body.ts";
 import type { ModelQuota } from "../lib/gemini/code_assist_client.ts";
 import type { GeminiOAuthFlow } from "../lib/gemini/oauth_flow.ts";
 import type { Account, AccountPatch, AccountRepo, NewAccount } from "../lib/store/types.ts";
@@ -233,12 +234,7 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
   });
 
   app.post("/api/gemini/oauth-callback", async (c) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch {
-      throw bad('Body must be JSON: {"url"} or {"code", "state"}');
-    }
+    const body = await readJson(c, 'Body must be JSON: {"url"} or {"code", "state"}');
     const { code, state, error } = readCallbackBody(body);
     if (error) throw bad(`Google did not authorize the account (${error.slice(0, 100)})`);
     if (!code) throw bad("Missing authorization code: paste the whole address Google redirected to");

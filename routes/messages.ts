@@ -41,6 +41,8 @@ export async function openForRequest(
     const value = c.req.header(name);
     if (value) clientHeaders[name] = value;
   }
+  // Counted here, large texts off the event loop; the gateway's own count then finds this total.
+  await deps.estimator.countRequestAsync(request);
   return await deps.gateway.open({
     request,
     requestId: c.get("requestId"),
@@ -93,7 +95,7 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
   app.post("/v1/messages/count_tokens", async (c) => {
     const raw = await readJsonBody(c, countTokensRequestSchema);
     const request = normalizeClaudeRequest(raw);
-    return c.json({ input_tokens: deps.estimator.countRequest(request) });
+    return c.json({ input_tokens: await deps.estimator.countRequestAsync(request) });
   });
 
   return app;

@@ -10,6 +10,7 @@
  * export says at its top whether it holds secrets, so a file found later on a disk or in a ticket warns
  * whoever opens it; import ignores those fields, so files from before they existed still import.
  */
+import { assertJsonDepth } from "../json_depth_guard.ts";
 import type { Account, AccountType, NewAccount } from "../store/types.ts";
 import { SECRET_OTHER_KEYS } from "./account_view.ts";
 
@@ -129,6 +130,7 @@ function fromLine(line: string, where: string, errors: string[]): NewAccount | n
     const json = f.slice(10).join("|");
     if (json) {
       try {
+        assertJsonDepth(json);
         Object.assign(other, JSON.parse(json));
       } catch {
         errors.push(`${where}: other_json is not valid JSON (imported without it)`);
@@ -157,6 +159,7 @@ export function parseAccountImport(data: unknown): ImportResult {
     const trimmed = value.trim();
     if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
       try {
+        assertJsonDepth(trimmed);
         value = JSON.parse(trimmed);
       } catch {
         return { accounts, errors: ["data: looks like JSON but does not parse"] };

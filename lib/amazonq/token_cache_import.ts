@@ -14,6 +14,7 @@
  * (400) that name what is missing without echoing any value. Pure: no I/O, no clock.
  */
 import { ApiError } from "../errors.ts";
+import { assertJsonDepth } from "../json_depth_guard.ts";
 import type { NewAccount } from "../store/types.ts";
 
 export interface TokenCacheImportOptions {
@@ -24,6 +25,7 @@ export interface TokenCacheImportOptions {
 
 function parseObject(text: string, what: string): Record<string, unknown> {
   let value: unknown;
+  assertJsonDepth(text);
   try {
     value = JSON.parse(text);
   } catch {

@@ -1,14 +1,20 @@
 /**
  * Token estimates for requests and answers, with one tokenizer loaded once at start.
  *
- * Uses `cl100k_base` from `js-tiktoken` (pure TypeScript, no download at run time). It is not Claude's
- * tokenizer, so the numbers are estimates (the reference implementation measured 10-20 % off); upstream
- * counts replace them whenever a stream reports usage. Images count a fixed cost by size instead of their
- * base64 text. Built once in `main.ts` and passed down; never constructed per request.
+ * Counts `cl100k_base` tokens with `Cl100kCounter` (linear in the text, see there). It is not Claude's
+ * tokenizer, so the numbers are estimates (measured 10-20 % off); upstream counts replace them whenever a
+ * stream reports usage. Images count a fixed cost by size instead of their base64 text. Built once in
+ * `main.ts` and passed down; never constructed per request.
+ *
+ * Small texts are counted on the event loop (the hot path, with a memo: coding agents resend the same
+ * history, tools and system every turn). `countRequestAsync` sends a request's large, not yet remembered
+ * texts to `TokenCountWorker`, so a multi-megabyte body never stalls other requests. Both paths run the same
+ * counter, so a request gets the same number whichever way it was counted; the total of a request counted
+ * ahead is kept (by its message list) for the synchronous `countRequest` the gateway does right after.
  */
-import { Tiktoken } from "js-tiktoken/lite";
-import cl100k from "js-tiktoken/ranks/cl100k_base";
 import type { ClaudeRequest, ContentBlock } from "../claude/request_schema.ts";
+import { Cl100kCounter } from "./cl100k_counter.ts";
+import { TokenCountWorker, type TokenCountWorkerOptions } from "./token_count_worker.ts";
 
 /** Rough cost of an image: Anthropic bills about (width*height)/750 tokens; without decoding, use size. */
 const IMAGE_TOKENS_PER_KB = 12;
@@ -19,27 +25,41 @@ const MAX_IMAGE_TOKENS = 1600;
 const MEMO_MIN_LENGTH = 32;
 
 /**
- * js-tiktoken's byte-pair merge is quadratic in the length of one pre-token (a run of letters, of punctuation
- * or of whitespace). Measured: 1,000 spaces took ~250 ms, 2,000 random letters ~0.9 s, a 5,000-letter run
- * ~7 s and a 20,000-letter run about three minutes, all blocking the event loop for every request. Longer
- * runs are counted in slices of `MAX_RUN` characters; the estimate moves by at most a token per slice.
+ * Characters of not-yet-remembered text one request may have counted on the event loop; the rest goes to
+ * the worker. The slowest text measured (random letters) counts at ~1.5 µs a character: ~25 ms here.
  */
-const MAX_RUN = 16;
-const LONG_RUN = /\p{L}{17,}|[^\s\p{L}\p{N}]{17,}|\s{17,}/gu;
+const INLINE_CHARS = 16 * 1024;
+
+type RequestParts = Pick<ClaudeRequest, "system" | "messages" | "tools">;
+
+interface Counted {
+  system: RequestParts["system"];
+  tools: RequestParts["tools"];
+  tokens: number;
+}
+
+export interface TokenEstimatorOptions {
+  memoEntries?: number;
+  memoChars?: number;
+  worker?: TokenCountWorkerOptions;
+}
 
 export class TokenEstimator {
-  #encoder: Tiktoken;
+  #counter = new Cl100kCounter();
+  #worker: TokenCountWorker;
   #memo = new Map<string, number>();
   #memoLimit: number;
   #memoChars = 0;
   #memoCharLimit: number;
+  /** Totals counted ahead by `countRequestAsync`, keyed by the request's message list. */
+  #counted = new WeakMap<object, Counted>();
 
-  constructor(options: { memoEntries?: number; memoChars?: number } = {}) {
-    this.#encoder = new Tiktoken(cl100k);
+  constructor(options: TokenEstimatorOptions = {}) {
     this.#memoLimit = options.memoEntries ?? 8192;
     // The memo holds the texts themselves as keys: bound their total size, not only their number, or a few
     // thousand large tool results would stay in memory.
     this.#memoCharLimit = options.memoChars ?? 8 * 1024 * 1024;
+    this.#worker = new TokenCountWorker(options.worker);
   }
 
   /** Texts remembered and their total length (for tests and stats). */
@@ -47,19 +67,36 @@ export class TokenEstimator {
     return { entries: this.#memo.size, chars: this.#memoChars };
   }
 
-  /** Tokens in a text. */
+  /** Stops the background worker (server shutdown, tests). */
+  close(): void {
+    this.#worker.close();
+  }
+
+  /** Tokens in a text, counted on the calling thread. */
   count(text: string): number {
+    const known = this.#recall(text);
+    if (known !== undefined) return known;
+    const tokens = this.#counter.count(text);
+    this.#remember(text, tokens);
+    return tokens;
+  }
+
+  #recall(text: string): number | undefined {
     if (text.length === 0) return 0;
-    if (text.length < MEMO_MIN_LENGTH) return this.#encode(text);
+    // Too long to be remembered: skip the lookup, which would hash the whole text on the event loop.
+    if (text.length < MEMO_MIN_LENGTH || text.length > this.#memoCharLimit / 8) return undefined;
     const known = this.#memo.get(text);
     if (known !== undefined) {
       // Refresh recency: Map iteration order is insertion order, so re-insert.
       this.#memo.delete(text);
       this.#memo.set(text, known);
-      return known;
     }
-    const tokens = this.#encode(text);
-    if (text.length > this.#memoCharLimit / 8) return tokens;
+    return known;
+  }
+
+  #remember(text: string, tokens: number): void {
+    if (text.length < MEMO_MIN_LENGTH || text.length > this.#memoCharLimit / 8) return;
+    if (this.#memo.has(text)) return;
     while (
       this.#memo.size > 0 &&
       (this.#memo.size >= this.#memoLimit || this.#memoChars + text.length > this.#memoCharLimit)
@@ -70,25 +107,51 @@ export class TokenEstimator {
     }
     this.#memo.set(text, tokens);
     this.#memoChars += text.length;
-    return tokens;
   }
 
-  /** Tokens of a text, with long runs counted in slices (see `MAX_RUN`). */
-  #encode(text: string): number {
-    let total = 0;
-    let last = 0;
-    for (const run of text.matchAll(LONG_RUN)) {
-      total += this.#encoder.encode(text.slice(last, run.index), "all").length;
-      for (let i = 0; i < run[0].length; i += MAX_RUN) {
-        total += this.#encoder.encode(run[0].slice(i, i + MAX_RUN), "all").length;
-      }
-      last = run.index + run[0].length;
+  /**
+   * Input tokens of a whole request: system, messages, tool definitions. Counted on the calling thread
+   * unless `countRequestAsync` already counted this request.
+   */
+  countRequest(request: RequestParts): number {
+    const ahead = this.#counted.get(request.messages);
+    if (ahead && ahead.system === request.system && ahead.tools === request.tools) return ahead.tokens;
+    const { parts, extra } = this.#parts(request);
+    let total = extra;
+    for (const part of parts) total += this.count(part) + 1;
+    return total;
+  }
+
+  /**
+   * The same number as `countRequest`, with large texts counted in the worker: the event loop spends at
+   * most `INLINE_CHARS` characters of counting on one request. Rejects with a 529 when the worker's queue
+   * is full.
+   */
+  async countRequestAsync(request: RequestParts): Promise<number> {
+    const { parts, extra } = this.#parts(request);
+    let total = extra + parts.length;
+    let inline = 0;
+    const later: string[] = [];
+    for (const part of parts) {
+      const known = this.#recall(part);
+      if (known !== undefined) total += known;
+      else if (inline + part.length <= INLINE_CHARS) {
+        inline += part.length;
+        total += this.count(part);
+      } else later.push(part);
     }
-    return total + this.#encoder.encode(last === 0 ? text : text.slice(last), "all").length;
+    if (later.length > 0) {
+      const counts = await this.#worker.count(later);
+      for (let i = 0; i < later.length; i++) {
+        total += counts[i]!;
+        this.#remember(later[i]!, counts[i]!);
+      }
+    }
+    this.#counted.set(request.messages, { system: request.system, tools: request.tools, tokens: total });
+    return total;
   }
 
-  /** Input tokens of a whole request: system, messages, tool definitions. */
-  countRequest(request: Pick<ClaudeRequest, "system" | "messages" | "tools">): number {
+  #parts(request: RequestParts): { parts: string[]; extra: number } {
     const parts: string[] = [];
     let extra = 0;
     for (const block of request.system) parts.push(block.text);
@@ -99,9 +162,7 @@ export class TokenEstimator {
     for (const tool of request.tools ?? []) {
       parts.push(tool.name, tool.description ?? "", JSON.stringify(tool.input_schema ?? {}));
     }
-    let total = extra;
-    for (const part of parts) total += this.count(part) + 1;
-    return total;
+    return { parts, extra };
   }
 
   #collect(block: ContentBlock, parts: string[]): number {

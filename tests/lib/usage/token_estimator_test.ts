@@ -35,3 +35,61 @@ Deno.test("TokenEstimator's memo is bounded by total text length as well as by e
   for (let i = 0; i < 10; i++) small.count(`another text number ${i} that is long enough`);
   assert.equal(small.memoSize.entries, 3);
 });
+
+function randomLetters(length: number, seed = 3): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const out: string[] = [];
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out.push(alphabet[(x >>> 16) % alphabet.length]!);
+  }
+  return out.join("");
+}
+
+Deno.test("countRequestAsync counts large texts off the event loop and agrees with countRequest", async () => {
+  const { TokenEstimator } = await import("../../../lib/usage/token_estimator.ts");
+  const e = new TokenEstimator();
+  try {
+    const request = normalizeClaudeRequest({
+      model: "m",
+      system: "You are helpful.",
+      messages: [
+        { role: "user", content: randomLetters(1_500_000) },
+        { role: "assistant", content: "ok" },
+        { role: "user", content: "a".repeat(2_000_000) + " and more" },
+      ],
+    });
+    // Counted synchronously, no timer could run before the promise settled; in the worker, it does.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const counted = await e.countRequestAsync(request).finally(() => clearInterval(timer));
+    assert.ok(ticks > 0, "no timer fired while counting: the event loop was blocked");
+    // The gateway's synchronous count of the same request (a copy sharing its parts) finds the same total,
+    // and a fresh estimator counting everything on the event loop gets it too.
+    assert.equal(e.countRequest({ ...request }), counted);
+    const fresh = new TokenEstimator();
+    assert.equal(fresh.countRequest(request), counted);
+    fresh.close();
+  } finally {
+    e.close();
+  }
+});
+
+Deno.test("the token count worker's queue is bounded: a full queue is a 529, not a different count", async () => {
+  const { TokenCountWorker } = await import("../../../lib/usage/token_count_worker.ts");
+  const { ApiError } = await import("../../../lib/errors.ts");
+  const worker = new TokenCountWorker({ maxJobs: 1 });
+  try {
+    const first = worker.count([randomLetters(200_000)]);
+    await assert.rejects(
+      worker.count(["second"]),
+      (error) => error instanceof ApiError && error.status === 529 && error.type === "overloaded_error",
+    );
+    const [n] = await first;
+    assert.ok(n! > 10_000);
+    assert.deepEqual(await worker.count(["hello world"]), [2]);
+  } finally {
+    worker.close();
+  }
+});

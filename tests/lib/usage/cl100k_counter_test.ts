@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { Tiktoken } from "js-tiktoken/lite";
+import cl100k from "js-tiktoken/ranks/cl100k_base";
+import { Cl100kCounter } from "../../../lib/usage/cl100k_counter.ts";
+
+/** Deterministic pseudo-random text (no timing, no flakiness). */
+function randomText(length: number, alphabet: string, seed = 7): string {
+  const out: string[] = [];
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out.push(alphabet[(x >>> 16) % alphabet.length]!);
+  }
+  return out.join("");
+}
+
+const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const BASE64 = LETTERS + "0123456789+/";
+
+Deno.test("Cl100kCounter counts ordinary text exactly as js-tiktoken does", () => {
+  const counter = new Cl100kCounter();
+  const reference = new Tiktoken(cl100k);
+  const samples = [
+    "hello world",
+    "It's what I'LL do, they've said: 12345 apples & 3.14159 pears!",
+    "héllo wörld — 日本語のテキスト 🎉 Ünïcödé\n\n\tindented\r\n  two spaces",
+    "The quick brown fox jumps over the lazy dog. ".repeat(40),
+    'export function f(a: number): string {\n  return `${a}`.padStart(8, "0"); // pad\n}\n'.repeat(20),
+  ];
+  for (const text of samples) {
+    assert.equal(counter.count(text), reference.encode(text, "all").length, text.slice(0, 40));
+  }
+  assert.equal(counter.count(""), 0);
+});
+
+Deno.test("Cl100kCounter finishes the inputs that overflowed the stack or took minutes", () => {
+  const counter = new Cl100kCounter();
+  // A run of 6 M letters was a RangeError (stack overflow in the pre-tokenizer regex) and a 500.
+  const run = counter.count("a".repeat(6_000_000));
+  assert.ok(run > 100_000, String(run));
+  // Random letters: every 16-letter piece is a fresh byte-pair merge.
+  const letters = counter.count(randomText(300_000, LETTERS));
+  assert.ok(letters > 50_000, String(letters));
+  const spaces = counter.count(" \t".repeat(200_000) + "x");
+  assert.ok(spaces > 1_000, String(spaces));
+  const punctuation = counter.count("!@#$%^&*()".repeat(100_000));
+  assert.ok(punctuation > 10_000, String(punctuation));
+});
+
+Deno.test("Cl100kCounter estimates base64 blobs from the text alone, the same on every call", () => {
+  const counter = new Cl100kCounter();
+  const blob = randomText(8_000_000, BASE64);
+  const n = counter.count(blob);
+  assert.equal(n, Math.ceil(8_000_000 / 1.4));
+  assert.equal(counter.count(blob), n);
+  // Close to the real count on a sample small enough to tokenize exactly.
+  const sample = randomText(20_000, BASE64, 11);
+  const exact = new Tiktoken(cl100k).encode(sample).length;
+  const estimate = counter.count(sample);
+  assert.ok(Math.abs(estimate - exact) / exact < 0.2, `${estimate} vs ${exact}`);
+  // One repeated letter is not a blob: counted exactly (two tokens per 16-letter piece).
+  assert.equal(counter.count("a".repeat(1600)), 200);
+});
