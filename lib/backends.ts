@@ -3,6 +3,7 @@
  * refreshers, onboarding routes and connectivity test, from configuration. Built once at start; the
  * upstream `fetch` keeps its pooled connections for the life of the process.
  */
+import { assertAccountInput } from "./accounts/account_input.ts";
 import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
 import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
 import { DeviceLogin } from "./amazonq/device_login.ts";
@@ -106,7 +107,10 @@ export function createBackends(
           const sessions = new DeviceLoginSessions(
             deviceLogin,
             now,
-            async (account) => (await deps.store.accounts.create(account)).id,
+            async (account) => {
+              assertAccountInput(account);
+              return (await deps.store.accounts.create(account)).id;
+            },
           );
           return createAmazonQOnboardingRoutes(deps, sessions, {
             ...(input.claimWaitMs !== undefined ? { claimWaitMs: input.claimWaitMs } : {}),

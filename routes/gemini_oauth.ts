@@ -15,6 +15,7 @@
 import { type Env, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { join } from "node:path";
+import { assertAccountInput } from "../lib/accounts/account_input.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { ModelQuota } from "../lib/gemini/code_assist_client.ts";
 import type { GeminiOAuthFlow } from "../lib/gemini/oauth_flow.ts";
@@ -182,6 +183,8 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
 
   /** Stores a donation: updates the pool's copy of the same Google account, or inserts a new one. */
   const save = async (donated: NewAccount): Promise<{ id: string; updated: boolean }> => {
+    // What Google returned is held to the limits of every other account write.
+    assertAccountInput(donated);
     const email = typeof donated.other?.email === "string" ? donated.other.email : undefined;
     const existing = (await deps.accounts.list({ type: "gemini" })).find((a) =>
       (email !== undefined && a.other.email === email) ||
