@@ -4,6 +4,7 @@
  * upstream `fetch` keeps its pooled connections for the life of the process.
  */
 import { assertAccountInput } from "./accounts/account_input.ts";
+import { RequestAuth } from "./admin/request_auth.ts";
 import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
 import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
 import { DeviceLogin } from "./amazonq/device_login.ts";
@@ -117,8 +118,9 @@ export function createBackends(
             ...(input.sleep ? { sleep: input.sleep } : {}),
           });
         },
-        (deps) =>
-          createGeminiOAuthRoutes<AppEnv>({
+        (deps) => {
+          const clientAddress = new RequestAuth(deps);
+          return createGeminiOAuthRoutes<AppEnv>({
             flow,
             accounts: {
               list: (f) => deps.store.accounts.list(f),
@@ -136,7 +138,9 @@ export function createBackends(
             },
             ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
             staticDir: deps.staticDir,
-          }),
+            clientAddress: (c) => clientAddress.clientAddress(c),
+          });
+        },
         (deps) => createOpenAIChatRoutes(deps),
         (deps) => createGeminiQuotaRoutes(deps, fetchGeminiQuota),
       ],
