@@ -149,11 +149,14 @@ Deno.test("import applies the limits of POST: a 100,000-character label and a 2 
     assert.equal(answer.body.imported, 1);
     const errors: string[] = answer.body.errors;
     assert.equal(errors.length, 5, JSON.stringify(errors));
-    assert.ok(errors[0]!.startsWith("accounts.0: label: must be at most 200"), errors[0]);
-    assert.ok(errors[1]!.startsWith("accounts.1: refreshToken: must be at most 20000"), errors[1]);
-    assert.ok(errors[2]!.startsWith("accounts.2: other: must not nest"), errors[2]);
-    assert.ok(errors[3]!.startsWith("accounts.3: label: must not contain NUL"), errors[3]);
-    assert.ok(errors[4]!.startsWith("accounts.4: other.api_endpoint: must not carry credentials"), errors[4]);
+    assert.ok(errors[0]!.startsWith("accounts.0: label: must be at most 200"), errors[0]!);
+    assert.ok(errors[1]!.startsWith("accounts.1: refreshToken: must be at most 20000"), errors[1]!);
+    assert.ok(errors[2]!.startsWith("accounts.2: other: must not nest"), errors[2]!);
+    assert.ok(errors[3]!.startsWith("accounts.3: label: must not contain NUL"), errors[3]!);
+    assert.ok(
+      errors[4]!.startsWith("accounts.4: other.api_endpoint: must not carry credentials"),
+      errors[4]!,
+    );
     assert.deepEqual((await t.store.accounts.list()).map((a) => a.label), ["fine"]);
     // The pipe format goes through the same check.
     const piped = parseAccountImport(`amazonq|${"L".repeat(300)}|c|s|r|a`);
