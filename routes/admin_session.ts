@@ -36,7 +36,7 @@ export function createAdminSessionRoutes(deps: Deps, auth: RequestAuth): Hono<Ap
       );
     }
     // "From the server itself" includes every web page the local browser opens, and rebound DNS names.
-    auth.assertSameOrigin(c, true);
+    await auth.assertSameOrigin(c, true);
     const body = await readJsonBody(c, setupSchema);
     if (body.confirmPassword !== undefined && body.confirmPassword !== body.password) {
       throw new ApiError("invalid_request_error", "confirmPassword: does not match password");
@@ -47,7 +47,7 @@ export function createAdminSessionRoutes(deps: Deps, auth: RequestAuth): Hono<Ap
   });
 
   app.post("/api/admin/login", async (c) => {
-    auth.assertSameOrigin(c, false);
+    await auth.assertSameOrigin(c, false);
     const body = await readJsonBody(c, loginSchema);
     const { token, expiresAt } = await deps.admin.login(body.username, body.password, auth.clientAddress(c));
     setCookie(c, SESSION_COOKIE, token, {
@@ -63,7 +63,7 @@ export function createAdminSessionRoutes(deps: Deps, auth: RequestAuth): Hono<Ap
   app.post("/api/admin/logout", async (c) => {
     const token = auth.sessionToken(c);
     if (!token) throw new ApiError("authentication_error", "no session token");
-    auth.assertSameOrigin(c, false);
+    await auth.assertSameOrigin(c, false);
     await deps.admin.logout(token);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.json({ success: true });

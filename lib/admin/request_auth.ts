@@ -64,12 +64,12 @@ export class RequestAuth {
    * credential is ambient (the session cookie, key-less loopback mode); `checkHost` adds the DNS-rebinding
    * check of the key-less mode.
    */
-  assertSameOrigin(c: Context<AppEnv>, checkHost: boolean): void {
-    const refusal = sameOriginProblem({
+  async assertSameOrigin(c: Context<AppEnv>, checkHost: boolean): Promise<void> {
+    const refusal = await sameOriginProblem({
       url: c.req.url,
       header: (name) => c.req.header(name),
       baseUrl: this.#deps.config.baseUrl,
-      hasBody: c.req.raw.body !== null,
+      hasBody: () => hasBody(c),
       checkHost,
     });
     if (!refusal) return;
@@ -90,7 +90,7 @@ export class RequestAuth {
       if (token) {
         const adminId = await this.#deps.admin.verifySession(token);
         if (adminId) {
-          if (this.#cookieSession(c)) this.assertSameOrigin(c, false);
+          if (this.#cookieSession(c)) await this.assertSameOrigin(c, false);
           c.set("principal", { kind: "admin", id: adminId });
           return await next();
         }
@@ -114,7 +114,7 @@ export class RequestAuth {
         );
       }
       // Key-less loopback mode: any local web page, or a rebound DNS name, could reach it.
-      if (result.keyId === "loopback") this.assertSameOrigin(c, true);
+      if (result.keyId === "loopback") await this.assertSameOrigin(c, true);
       c.set("principal", { kind: "client", id: result.keyId });
       await next();
     };
@@ -137,9 +137,22 @@ export class RequestAuth {
           token ? "session expired or invalid" : "admin login required",
         );
       }
-      if (this.#cookieSession(c)) this.assertSameOrigin(c, false);
+      if (this.#cookieSession(c)) await this.assertSameOrigin(c, false);
       c.set("principal", { kind: "admin", id: adminId });
       await next();
     };
   }
+}
+
+/**
+ * Whether a request carries a non-empty body. The runtime gives every POST a body stream, even an empty one
+ * without `Content-Length`, so when the headers do not say, a copy of the body is read (the route still
+ * gets the original untouched).
+ */
+async function hasBody(c: Context<AppEnv>): Promise<boolean> {
+  const length = c.req.header("content-length");
+  if (length !== undefined) return Number(length) > 0;
+  if (c.req.header("transfer-encoding") !== undefined) return true;
+  if (c.req.raw.body === null) return false;
+  return (await c.req.raw.clone().arrayBuffer()).byteLength > 0;
 }

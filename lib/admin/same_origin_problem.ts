@@ -10,7 +10,7 @@
  * (curl, SDKs) pass. A body must be declared JSON, which a simple cross-site request cannot do. In key-less
  * mode the `Host` must be a loopback name or `BASE_URL`'s host, which a rebound name is not.
  *
- * Pure: it reads headers and the URL only.
+ * Pure: it reads headers and the URL, and asks the caller whether a body not declared JSON is empty.
  */
 
 export interface SameOriginInput {
@@ -19,8 +19,8 @@ export interface SameOriginInput {
   header: (name: string) => string | undefined;
   /** `BASE_URL`, when configured: its origin and host are this server's too. */
   baseUrl: string | undefined;
-  /** True when the request carries a body. */
-  hasBody: boolean;
+  /** Resolves true when the request carries a non-empty body (only asked for a body not declared JSON). */
+  hasBody: () => Promise<boolean>;
   /** Also require a loopback `Host` (key-less loopback mode). */
   checkHost: boolean;
 }
@@ -30,7 +30,7 @@ export interface SameOriginRefusal {
   message: string;
 }
 
-export function sameOriginProblem(input: SameOriginInput): SameOriginRefusal | null {
+export async function sameOriginProblem(input: SameOriginInput): Promise<SameOriginRefusal | null> {
   const url = new URL(input.url);
   const base = input.baseUrl ? new URL(input.baseUrl) : undefined;
   if (input.checkHost && !isLoopbackName(url.hostname) && url.hostname !== base?.hostname) {
@@ -49,7 +49,7 @@ export function sameOriginProblem(input: SameOriginInput): SameOriginRefusal | n
   if (origin !== undefined && !isOwnOrigin(origin, url, base)) {
     return { status: 403, message: `cross-origin request refused (Origin: ${origin.slice(0, 100)})` };
   }
-  if (input.hasBody && !isJson(input.header("content-type"))) {
+  if (!isJson(input.header("content-type")) && await input.hasBody()) {
     return { status: 415, message: "request body must be sent as Content-Type: application/json" };
   }
   return null;

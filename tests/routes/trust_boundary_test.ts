@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ClientAddress } from "../../lib/admin/client_address.ts";
 import { parseConfig } from "../../lib/config.ts";
 import { ConfigError } from "../../lib/errors.ts";
-import { adminSession, json, makeTestApp, type TestApp } from "../_helpers/test_app.ts";
+import { adminSession, json, makeTestApp, serveTestApp, type TestApp } from "../_helpers/test_app.ts";
 
 const PASS = "correct-horse";
 
@@ -261,5 +261,39 @@ Deno.test("the session cookie is Secure whenever the client spoke https (trusted
     await response.body?.cancel();
   } finally {
     await based.close();
+  }
+});
+
+Deno.test("over a real socket: a POST without a body passes with the cookie, text/plain and foreign Origins do not", async () => {
+  const t = makeTestApp();
+  const server = serveTestApp(t);
+  try {
+    const cookie = await cookieOf(t);
+    const post = (path: string, init: RequestInit) =>
+      fetch(`${server.url}${path}`, { method: "POST", ...init, headers: { cookie, ...init.headers } });
+    const empty = await post("/v2/accounts/refresh-all", {});
+    assert.equal(empty.status, 200);
+    await empty.body?.cancel();
+    const plain = await post("/v2/keys", {
+      headers: { "content-type": "text/plain" },
+      body: '{"label":"x"}',
+    });
+    assert.equal(plain.status, 415);
+    await plain.body?.cancel();
+    const foreign = await post("/v2/keys", {
+      headers: { "content-type": "application/json", origin: "http://attacker.example" },
+      body: '{"label":"x"}',
+    });
+    assert.equal(foreign.status, 403);
+    await foreign.body?.cancel();
+    const own = await post("/v2/keys", {
+      headers: { "content-type": "application/json", origin: server.url, "sec-fetch-site": "same-origin" },
+      body: '{"label":"x"}',
+    });
+    assert.equal(own.status, 201);
+    await own.body?.cancel();
+  } finally {
+    await server.stop();
+    await t.close();
   }
 });
