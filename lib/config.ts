@@ -149,6 +149,10 @@ class Reader {
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
       throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
     }
+    // Credentials in a URL end up wherever URLs are shown (logs, errors); the value itself is not echoed.
+    if (parsed.username !== "" || parsed.password !== "") {
+      throw new ConfigError(`${name} must not carry credentials (user:password@)`);
+    }
     return raw;
   }
 

@@ -74,6 +74,12 @@ Deno.test("config: TRUST_PROXY takes true/false or a hop count; TRUSTED_PROXIES 
   ]);
   assert.throws(() => parse({ TRUSTED_PROXIES: "proxy.local" }), /TRUSTED_PROXIES/);
   assert.throws(() => parse({ TRUSTED_PROXIES: "10.0.0.0/33" }), /TRUSTED_PROXIES/);
+  // Admin-set upstream URLs in the environment follow the rule of the API: http(s), no credentials.
+  assert.throws(
+    () => parse({ GEMINI_API_ENDPOINT: "https://u:p@g.example" }),
+    /GEMINI_API_ENDPOINT.*credentials/,
+  );
+  assert.throws(() => parse({ GEMINI_API_ENDPOINT: "file:///etc/passwd" }), /GEMINI_API_ENDPOINT/);
 });
 
 Deno.test("behind TRUST_PROXY a spoofed leftmost 127.0.0.1 neither passes the loopback check nor creates the first admin", async () => {
