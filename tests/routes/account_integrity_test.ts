@@ -251,3 +251,29 @@ Deno.test("accountInputProblems: one function, the limits of every write", () =>
     "other.k\\0: must not contain NUL bytes",
   ]);
 });
+
+Deno.test("onboarding paths meet the same limits: a NUL in a device-login label or a token-cache token is refused", async () => {
+  const t = makeTestApp({ env: { AMAZONQ_OIDC_ENDPOINT: "http://127.0.0.1:9" } });
+  try {
+    const token = await adminSession(t);
+    // Refused before any call to AWS (the endpoint above would not answer).
+    expect400(
+      await call(t, token, "POST", "/v2/auth/start", { label: "q\u0000" }),
+      "label: must not contain NUL",
+    );
+    const cache = JSON.stringify({
+      accessToken: "aoa-access",
+      refreshToken: "aor\u0000refresh",
+      expiresAt: "2026-12-01T00:00:00Z",
+      authMethod: "social",
+      provider: "Github",
+    });
+    expect400(
+      await call(t, token, "POST", "/v2/accounts/import-token-cache", { content: cache }),
+      "refreshToken: must not contain NUL",
+    );
+    assert.equal((await t.store.accounts.list()).length, 0);
+  } finally {
+    await t.close();
+  }
+});
