@@ -54,10 +54,14 @@ export class ClientAddress {
     return this.#proxies.check(bare, family === 6 ? "ipv6" : "ipv4");
   }
 
+  /** True when forwarding headers from this socket peer are believed. */
+  trusts(peer: string | undefined): boolean {
+    return this.enabled && (this.#proxies === null || this.isTrustedProxy(peer));
+  }
+
   resolve(peer: string | undefined, header: (name: string) => string | undefined): ResolvedClient {
     const direct = { address: peer ?? "unknown", forwarded: false, tls: false };
-    if (!this.enabled) return direct;
-    if (this.#proxies && !this.isTrustedProxy(peer)) return direct;
+    if (!this.trusts(peer)) return direct;
     const hops = (header("x-forwarded-for") ?? "").split(",").map((h) => bareAddress(h.trim())).filter(
       (h) => h !== "",
     );

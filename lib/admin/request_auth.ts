@@ -68,6 +68,10 @@ export class RequestAuth {
     const refusal = await sameOriginProblem({
       url: c.req.url,
       header: (name) => c.req.header(name),
+      // A proxy that rewrites Host says what the browser asked for; believed from a trusted proxy only.
+      forwardedHost: this.#addresses.trusts(c.env?.remoteAddr?.hostname)
+        ? c.req.header("x-forwarded-host")?.split(",").at(-1)?.trim()
+        : undefined,
       baseUrl: this.#deps.config.baseUrl,
       hasBody: () => hasBody(c),
       checkHost,

@@ -17,6 +17,8 @@ export interface SameOriginInput {
   /** The request URL as the server sees it (its host is the `Host` header). */
   url: string;
   header: (name: string) => string | undefined;
+  /** The host the trusted proxy was asked for (`X-Forwarded-Host`), when a trusted proxy says so. */
+  forwardedHost?: string | undefined;
   /** `BASE_URL`, when configured: its origin and host are this server's too. */
   baseUrl: string | undefined;
   /** Resolves true when the request carries a non-empty body (only asked for a body not declared JSON). */
@@ -46,7 +48,7 @@ export async function sameOriginProblem(input: SameOriginInput): Promise<SameOri
     return { status: 403, message: `cross-origin request refused (Sec-Fetch-Site: ${site})` };
   }
   const origin = input.header("origin");
-  if (origin !== undefined && !isOwnOrigin(origin, url, base)) {
+  if (origin !== undefined && !isOwnOrigin(origin, url, base, input.forwardedHost)) {
     return { status: 403, message: `cross-origin request refused (Origin: ${origin.slice(0, 100)})` };
   }
   if (!isJson(input.header("content-type")) && await input.hasBody()) {
@@ -55,7 +57,12 @@ export async function sameOriginProblem(input: SameOriginInput): Promise<SameOri
   return null;
 }
 
-function isOwnOrigin(origin: string, url: URL, base: URL | undefined): boolean {
+function isOwnOrigin(
+  origin: string,
+  url: URL,
+  base: URL | undefined,
+  forwardedHost: string | undefined,
+): boolean {
   let parsed: URL;
   try {
     parsed = new URL(origin);
@@ -64,7 +71,8 @@ function isOwnOrigin(origin: string, url: URL, base: URL | undefined): boolean {
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return false;
   // Behind a TLS-terminating proxy the URL says http while the page was https: the host is what matters.
-  return parsed.host === url.host || (base !== undefined && parsed.origin === base.origin);
+  return parsed.host === url.host || parsed.host === forwardedHost?.toLowerCase() ||
+    (base !== undefined && parsed.origin === base.origin);
 }
 
 function isJson(contentType: string | undefined): boolean {

@@ -303,3 +303,31 @@ Deno.test("over a real socket: a POST without a body passes with the cookie, tex
     await t.close();
   }
 });
+
+Deno.test("behind a trusted proxy that rewrites Host, the console's Origin matches X-Forwarded-Host", async () => {
+  const t = makeTestApp({ env: { TRUSTED_PROXIES: "10.0.0.1", API_KEY: "sk-test-key-123" } });
+  try {
+    const cookie = await cookieOf(t);
+    const viaProxy = (remote: string) =>
+      t.request("http://127.0.0.1:8080/v2/keys", {
+        method: "POST",
+        headers: {
+          cookie,
+          "content-type": "application/json",
+          origin: "https://amq.example.com",
+          "x-forwarded-host": "amq.example.com",
+          "x-forwarded-for": "198.51.100.7",
+        },
+        body: JSON.stringify({ label: "x" }),
+      }, remote);
+    const ok = await viaProxy("10.0.0.1");
+    assert.equal(ok.status, 201);
+    await ok.body?.cancel();
+    // The same header from anyone else proves nothing.
+    const direct = await viaProxy("198.51.100.9");
+    assert.equal(direct.status, 403);
+    await direct.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
