@@ -3,6 +3,8 @@
  * refreshers, onboarding routes and connectivity test, from configuration. Built once at start; the
  * upstream `fetch` keeps its pooled connections for the life of the process.
  */
+import { assertAccountInput } from "./accounts/account_input.ts";
+import { RequestAuth } from "./admin/request_auth.ts";
 import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
 import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
 import { DeviceLogin } from "./amazonq/device_login.ts";
@@ -106,20 +108,26 @@ export function createBackends(
           const sessions = new DeviceLoginSessions(
             deviceLogin,
             now,
-            async (account) => (await deps.store.accounts.create(account)).id,
+            async (account) => {
+              assertAccountInput(account);
+              return (await deps.store.accounts.create(account)).id;
+            },
           );
           return createAmazonQOnboardingRoutes(deps, sessions, {
             ...(input.claimWaitMs !== undefined ? { claimWaitMs: input.claimWaitMs } : {}),
             ...(input.sleep ? { sleep: input.sleep } : {}),
           });
         },
-        (deps) =>
-          createGeminiOAuthRoutes<AppEnv>({
+        (deps) => {
+          const clientAddress = new RequestAuth(deps);
+          return createGeminiOAuthRoutes<AppEnv>({
             flow,
             accounts: deps.store.accounts,
             ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
             staticDir: deps.staticDir,
-          }),
+            clientAddress: (c) => clientAddress.clientAddress(c),
+          });
+        },
         (deps) => createOpenAIChatRoutes(deps),
         (deps) => createGeminiQuotaRoutes(deps, fetchGeminiQuota),
       ],

@@ -7,6 +7,7 @@
  * `AMAZONQ_*`, `GEMINI_DONATE_*`, `BASE_URL`); settings an operator edits at run time (accounts, model
  * mapping, client keys) live in the store, not here.
  */
+import { isIP } from "node:net";
 import { ConfigError } from "./errors.ts";
 
 export interface Config {
@@ -21,8 +22,16 @@ export interface Config {
   readonly adminPassword: string | undefined;
   readonly bodyLimitBytes: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
-  /** Honour `X-Forwarded-For` for client addresses (only behind a trusted reverse proxy). */
-  readonly trustProxy: boolean;
+  /**
+   * Reverse proxies in front of the server whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed: 0 (the
+   * socket's address is the client), or how many appending proxies stand in front (`TRUST_PROXY=true` is 1).
+   */
+  readonly trustProxy: number;
+  /**
+   * `TRUSTED_PROXIES`: addresses or CIDRs of the proxies. When set, forwarding headers are honoured only from
+   * a socket peer in the list, and `X-Forwarded-For` is walked from the right past every listed hop.
+   */
+  readonly trustedProxies: readonly string[];
   readonly baseUrl: string | undefined;
   readonly shutdownDrainMs: number;
   readonly upstreamTimeoutMs: number;
@@ -74,6 +83,7 @@ export const CONFIG_VARIABLES = [
   "BODY_LIMIT_MB",
   "LOG_LEVEL",
   "TRUST_PROXY",
+  "TRUSTED_PROXIES",
   "BASE_URL",
   "SHUTDOWN_DRAIN_SECONDS",
   "UPSTREAM_TIMEOUT_SECONDS",
@@ -142,6 +152,10 @@ class Reader {
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
       throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
     }
+    // Credentials in a URL end up wherever URLs are shown (logs, errors); the value itself is not echoed.
+    if (parsed.username !== "" || parsed.password !== "") {
+      throw new ConfigError(`${name} must not carry credentials (user:password@)`);
+    }
     return raw;
   }
 
@@ -193,6 +207,12 @@ export function parseConfig(get: EnvGetter): Config {
     throw new ConfigError(`REFRESH_CRON must be a 5-field cron expression, got "${refreshCron}"`);
   }
   const baseUrl = r.str("BASE_URL") === undefined ? undefined : r.url("BASE_URL", "");
+  const trustedProxies = (r.str("TRUSTED_PROXIES") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  for (const entry of trustedProxies) {
+    if (!isProxyEntry(entry)) {
+      throw new ConfigError(`TRUSTED_PROXIES entries must be IP addresses or CIDRs, got "${entry}"`);
+    }
+  }
   const oidcEndpoint = r.url("AMAZONQ_OIDC_ENDPOINT", "https://oidc.us-east-1.amazonaws.com");
   const config: Config = {
     host,
@@ -204,7 +224,8 @@ export function parseConfig(get: EnvGetter): Config {
     adminPassword,
     bodyLimitBytes: r.int("BODY_LIMIT_MB", 64, 1, 1024) * 1024 * 1024,
     logLevel: r.oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
-    trustProxy: r.bool("TRUST_PROXY", false),
+    trustProxy: trustProxyHops(r.str("TRUST_PROXY")),
+    trustedProxies,
     baseUrl,
     shutdownDrainMs: r.int("SHUTDOWN_DRAIN_SECONDS", 20, 0, 3600) * 1000,
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
@@ -246,6 +267,24 @@ export function parseConfig(get: EnvGetter): Config {
     );
   }
   return deepFreeze(config);
+}
+
+/** `TRUST_PROXY`: a boolean (true = one proxy) or a hop count. */
+function trustProxyHops(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  const lower = raw.toLowerCase();
+  if (["1", "true", "yes", "on"].includes(lower)) return 1;
+  if (["0", "false", "no", "off"].includes(lower)) return 0;
+  if (/^\d+$/.test(lower) && Number(lower) <= 10) return Number(lower);
+  throw new ConfigError(`TRUST_PROXY must be true, false or a hop count from 0 to 10, got "${raw}"`);
+}
+
+function isProxyEntry(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   accountPatchSchema,
+  assertAccountInput,
   customAccountProblems,
   newAccountSchema,
 } from "../lib/accounts/account_input.ts";
@@ -46,10 +47,10 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
   app.post("/v2/accounts", async (c) => {
     const body = await readJsonBody(c, newAccountSchema);
     const other = body.other ?? {};
-    if (body.type === "custom_api") {
-      const problems = customAccountProblems(other, body.clientSecret);
-      if (problems.length > 0) throw new ApiError("invalid_request_error", problems.join("; "));
-    }
+    assertAccountInput(
+      body,
+      body.type === "custom_api" ? customAccountProblems(other, body.clientSecret) : [],
+    );
     const input: NewAccount = {
       type: body.type,
       label: body.label ?? null,
@@ -91,17 +92,18 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
   app.post("/v2/accounts/import", async (c) => {
     const body = await readJsonBody(c, importSchema);
     const parsed = parseAccountImport(body.data);
+    // Rows that break the limits of POST /v2/accounts are already reported in `errors` and left out.
+    const valid = parsed.accounts;
     const created: string[] = [];
     if (!body.dry_run) {
-      for (const account of parsed.accounts) {
-        if (account.type === "custom_api") {
-          const problems = customAccountProblems(account.other ?? {}, account.clientSecret);
-          if (problems.length > 0) {
-            parsed.errors.push(`${account.label ?? "account"}: ${problems.join("; ")}`);
-            continue;
-          }
-        }
-        created.push((await deps.store.accounts.create(account)).id);
+      try {
+        for (const account of valid) created.push((await deps.store.accounts.create(account)).id);
+      } catch (error) {
+        // The valid rows go in together or not at all: a failure half-way takes back what it wrote.
+        for (const id of created) await deps.store.accounts.delete(id).catch(() => false);
+        throw error;
+      } finally {
+        deps.pool.invalidate();
       }
     }
     return c.json({
@@ -146,6 +148,7 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
   app.patch("/v2/accounts/:id", async (c) => {
     const account = await load(c.req.param("id"));
     const body = await readJsonBody(c, accountPatchSchema);
+    assertAccountInput(body);
     const patch: AccountPatch = {};
     for (const key of ["label", "clientId", "clientSecret", "refreshToken", "accessToken"] as const) {
       if (body[key] !== undefined) patch[key] = body[key];
@@ -173,8 +176,9 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
       );
       if (problems.length > 0) throw new ApiError("invalid_request_error", problems.join("; "));
     }
-    if (body.other !== undefined) await deps.store.accounts.patchOther(account.id, body.other);
-    if (body.clear_cooldown) await deps.store.accounts.patchOther(account.id, { quota_parked: null });
+    // Everything was validated above: from here on only the store can fail.
+    const otherPatch = { ...body.other, ...(body.clear_cooldown ? { quota_parked: null } : {}) };
+    if (Object.keys(otherPatch).length > 0) await deps.store.accounts.patchOther(account.id, otherPatch);
     const updated = await deps.store.accounts.update(account.id, patch);
     return c.json(view(updated!));
   });

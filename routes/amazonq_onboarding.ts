@@ -12,6 +12,7 @@ import { accountView } from "../lib/accounts/account_view.ts";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { readJsonBody } from "../lib/read_json_body.ts";
+import { assertAccountInput } from "../lib/accounts/account_input.ts";
 
 const startSchema = z.object({ label: z.string().max(200).nullish(), enabled: z.boolean().optional() });
 const cacheSchema = z.object({
@@ -30,6 +31,8 @@ export function createAmazonQOnboardingRoutes(
 
   app.post("/v2/auth/start", async (c) => {
     const body = await readJsonBody(c, startSchema);
+    // Refused before the device code is spent: the account this login creates meets the usual limits.
+    assertAccountInput({ label: body.label ?? null });
     let started;
     try {
       started = await sessions.start(body.label ?? null, body.enabled ?? true);
@@ -75,7 +78,9 @@ export function createAmazonQOnboardingRoutes(
     const options: { label?: string; clientRegistration?: string } = {};
     if (body.label) options.label = body.label;
     if (body.client_registration) options.clientRegistration = body.client_registration;
-    const account = await deps.store.accounts.create(importTokenCache(body.content, options));
+    const input = importTokenCache(body.content, options);
+    assertAccountInput(input);
+    const account = await deps.store.accounts.create(input);
     return c.json(accountView(account, deps.now()), 201);
   });
 

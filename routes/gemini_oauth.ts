@@ -12,16 +12,17 @@
  * Pages are read from `deps.staticDir` (built from `import.meta.dirname` in `main.ts`, so they work from the
  * compiled binary).
  */
-import { type Env, Hono } from "hono";
+import { type Context, type Env, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { join } from "node:path";
+import { assertAccountInput } from "../lib/accounts/account_input.ts";
 import { ApiError } from "../lib/errors.ts";
 import { readJson } from "../lib/read_json_body.ts";
 import type { ModelQuota } from "../lib/gemini/code_assist_client.ts";
 import type { GeminiOAuthFlow } from "../lib/gemini/oauth_flow.ts";
 import type { Account, AccountPatch, AccountRepo, NewAccount } from "../lib/store/types.ts";
 
-export interface GeminiOAuthRoutesDeps {
+export interface GeminiOAuthRoutesDeps<E extends Env = Env> {
   flow: Pick<GeminiOAuthFlow, "begin" | "complete" | "configured">;
   /** The store's account repository (only these four methods are used). */
   accounts: Pick<AccountRepo, "list" | "create" | "update" | "patchOther">;
@@ -29,6 +30,8 @@ export interface GeminiOAuthRoutesDeps {
   baseUrl?: string;
   /** Folder holding `donate.html` and `oauth_callback.html`. */
   staticDir: string;
+  /** The client's address as the server believes it (caps pending sign-ins per address). */
+  clientAddress?: (c: Context<E>) => string;
 }
 
 const MAX_FIELD_CHARS = 8192;
@@ -169,7 +172,7 @@ function accountsView(accounts: Account[]) {
 }
 
 /** Builds the donation sub-app (mount it at `/`); `E` lets it join an app with its own `Env`. */
-export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRoutesDeps): Hono<E> {
+export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRoutesDeps<E>): Hono<E> {
   const app = new Hono<E>();
 
   const origin = (requestUrl: string) => (deps.baseUrl ?? new URL(requestUrl).origin).replace(/\/+$/, "");
@@ -183,6 +186,8 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
 
   /** Stores a donation: updates the pool's copy of the same Google account, or inserts a new one. */
   const save = async (donated: NewAccount): Promise<{ id: string; updated: boolean }> => {
+    // What Google returned is held to the limits of every other account write.
+    assertAccountInput(donated);
     const email = typeof donated.other?.email === "string" ? donated.other.email : undefined;
     const existing = (await deps.accounts.list({ type: "gemini" })).find((a) =>
       (email !== undefined && a.other.email === email) ||
@@ -229,7 +234,7 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
     if (mode === "popup") redirectUri = `${origin(c.req.url)}/oauth-callback-page`;
     else if (mode === "server") redirectUri = `${origin(c.req.url)}/api/gemini/oauth-callback`;
     else if (mode !== "paste") throw bad('"mode" must be paste, popup or server');
-    const start = await deps.flow.begin(redirectUri);
+    const start = await deps.flow.begin(redirectUri, deps.clientAddress?.(c));
     return c.json(start, 200, { "cache-control": "no-store" });
   });
 

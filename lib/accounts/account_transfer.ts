@@ -9,9 +9,13 @@
  * secrets out unless asked; the KiroGate export is secret by nature and only produced when asked. A JSON
  * export says at its top whether it holds secrets, so a file found later on a disk or in a ticket warns
  * whoever opens it; import ignores those fields, so files from before they existed still import.
+ *
+ * Every imported row meets the limits of `POST /v2/accounts` (`accountInputProblems`): one that does not is
+ * reported by its position and left out, never written.
  */
 import { assertJsonDepth } from "../json_depth_guard.ts";
 import type { Account, AccountType, NewAccount } from "../store/types.ts";
+import { accountInputProblems, customAccountProblems } from "./account_input.ts";
 import { SECRET_OTHER_KEYS } from "./account_view.ts";
 
 export interface ImportResult {
@@ -150,6 +154,20 @@ function fromLine(line: string, where: string, errors: string[]): NewAccount | n
   };
 }
 
+/** The row if it meets the limits of the create route; otherwise its problems are reported. */
+function checked(account: NewAccount | null, where: string, errors: string[]): NewAccount | null {
+  if (!account) return null;
+  const problems = [
+    ...accountInputProblems(account),
+    ...(account.type === "custom_api"
+      ? customAccountProblems(account.other ?? {}, account.clientSecret)
+      : []),
+  ];
+  if (problems.length === 0) return account;
+  errors.push(`${where}: ${problems.join("; ")}`);
+  return null;
+}
+
 /** Parses any supported import format. */
 export function parseAccountImport(data: unknown): ImportResult {
   const errors: string[] = [];
@@ -168,7 +186,7 @@ export function parseAccountImport(data: unknown): ImportResult {
       // Split the untrimmed text so reported line numbers match what the operator pasted.
       value.split(/\r?\n/).forEach((line, i) => {
         if (line.trim() === "" || line.trim().startsWith("#")) return;
-        const account = fromLine(line, `line ${i + 1}`, errors);
+        const account = checked(fromLine(line, `line ${i + 1}`, errors), `line ${i + 1}`, errors);
         if (account) accounts.push(account);
       });
       return { accounts, errors };
@@ -186,7 +204,11 @@ export function parseAccountImport(data: unknown): ImportResult {
       errors.push(`accounts.${i}: expected an object`);
       return;
     }
-    const account = fromObject(item as Record<string, unknown>, `accounts.${i}`, errors);
+    const account = checked(
+      fromObject(item as Record<string, unknown>, `accounts.${i}`, errors),
+      `accounts.${i}`,
+      errors,
+    );
     if (account) accounts.push(account);
   });
   return { accounts, errors };

@@ -4,11 +4,16 @@
  * Follows the reference routes (`platform.md` §5) without its weak spots: setup is atomic (two concurrent
  * setups cannot both create an admin), passwords are scrypt-hashed, session tokens are stored as SHA-256
  * digests with an absolute expiry, and failed logins are rate-limited and locked out per client address
- * with the counters persisted in the store (they survive restarts and are shared between instances).
+ * and username, with the counters persisted in the store (they survive restarts and are shared between
+ * instances). Keyed by the pair, someone sharing the admin's address (a NAT, a proxy) who guesses at other
+ * names, or at the admin's name from elsewhere, cannot lock the admin out. Guessing spread over many
+ * addresses meets a global slow-down instead: past a number of failures per window, across all addresses,
+ * each further attempt must wait an exponentially growing delay (capped), which slows an attack to a crawl
+ * but only delays the real admin.
  */
 import { randomBytes } from "node:crypto";
 import { ApiError } from "../errors.ts";
-import type { Store } from "../store/types.ts";
+import type { LoginAttempts, Store } from "../store/types.ts";
 import type { PasswordHasher } from "./password_hasher.ts";
 import { secretDigest } from "./secret_digest.ts";
 
@@ -20,7 +25,14 @@ export interface AdminAuthOptions {
   /** Consecutive failures that lock the address. */
   lockoutThreshold?: number;
   lockoutMs?: number;
+  /** Failed logins per window, across all addresses, before the global slow-down starts. */
+  globalFreeFailures?: number;
+  /** Longest wait the global slow-down imposes between attempts. */
+  globalMaxDelayMs?: number;
 }
+
+/** The `login_attempts` row of the global slow-down (a key no address|username pair can take). */
+const GLOBAL_KEY = "*";
 
 export interface LoginStatus {
   needSetup: boolean;
@@ -37,6 +49,8 @@ export class AdminAuth {
   #window: number;
   #threshold: number;
   #lockout: number;
+  #globalFree: number;
+  #globalMaxDelay: number;
 
   constructor(store: Store, hasher: PasswordHasher, now: () => number, options: AdminAuthOptions = {}) {
     this.#store = store;
@@ -47,15 +61,18 @@ export class AdminAuth {
     this.#window = options.windowMs ?? 60_000;
     this.#threshold = options.lockoutThreshold ?? 5;
     this.#lockout = options.lockoutMs ?? 15 * 60_000;
+    this.#globalFree = options.globalFreeFailures ?? 20;
+    this.#globalMaxDelay = options.globalMaxDelayMs ?? 60_000;
   }
 
   get sessionTtlMs(): number {
     return this.#ttl;
   }
 
-  async status(clientKey: string): Promise<LoginStatus> {
+  /** Whether setup is needed, and whether logins are slowed down server-wide right now. */
+  async status(): Promise<LoginStatus> {
     const needSetup = (await this.#store.admins.count()) === 0;
-    const attempts = await this.#store.loginAttempts.get(clientKey);
+    const attempts = await this.#store.loginAttempts.get(GLOBAL_KEY);
     const remaining = attempts?.locked_until ? Math.max(0, attempts.locked_until - this.#now()) : 0;
     return { needSetup, locked: remaining > 0, lockRemaining: Math.ceil(remaining / 1000) };
   }
@@ -74,13 +91,24 @@ export class AdminAuth {
     }
   }
 
-  /** Checks credentials under the per-address limits; returns a new session token. */
+  /** Checks credentials under the per-address-and-username limits; returns a new session token. */
   async login(
     username: string,
     password: string,
-    clientKey: string,
+    clientAddress: string,
   ): Promise<{ token: string; expiresAt: number }> {
     const now = this.#now();
+    // The username as a digest: any name fits the key column, and the table holds no guessed names.
+    const clientKey = `${clientAddress.slice(0, 100)}|${secretDigest(username.toLowerCase()).slice(0, 32)}`;
+    const global = await this.#store.loginAttempts.get(GLOBAL_KEY);
+    if (global?.locked_until && global.locked_until > now) {
+      const seconds = Math.ceil((global.locked_until - now) / 1000);
+      throw new ApiError(
+        "rate_limit_error",
+        `too many failed logins on this server; try again in ${seconds} s`,
+        { retryAfterSeconds: seconds },
+      );
+    }
     const previous = await this.#store.loginAttempts.get(clientKey);
     if (previous?.locked_until && previous.locked_until > now) {
       const seconds = Math.ceil((previous.locked_until - now) / 1000);
@@ -116,6 +144,7 @@ export class AdminAuth {
         attempts.failures = 0;
       }
       await this.#store.loginAttempts.put(attempts);
+      await this.#slowDown(global, now);
       throw new ApiError("authentication_error", "invalid username or password");
     }
     // A success forgets failures and any lock but stays counted in the rate window: clearing the whole
@@ -130,6 +159,21 @@ export class AdminAuth {
       expires_at: expiresAt,
     });
     return { token, expiresAt };
+  }
+
+  /** Counts a failure server-wide; past the free allowance, the next attempt must wait 1 s, 2 s, 4 s... */
+  async #slowDown(previous: LoginAttempts | null, now: number): Promise<void> {
+    const fresh = !previous || now - previous.window_start >= this.#lockout;
+    const global: LoginAttempts = fresh
+      ? { key: GLOBAL_KEY, failures: 0, window_start: now, window_count: 0, locked_until: null }
+      : { ...previous };
+    global.failures += 1;
+    global.window_count += 1;
+    const over = global.failures - this.#globalFree;
+    if (over > 0) {
+      global.locked_until = now + Math.min(this.#globalMaxDelay, 1000 * 2 ** Math.min(over - 1, 30));
+    }
+    await this.#store.loginAttempts.put(global);
   }
 
   /** The admin id of a live session, or null. Expired sessions are deleted on sight. */

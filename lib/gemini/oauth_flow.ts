@@ -8,13 +8,14 @@
  * returns the `NewAccount` to store. Follows `gemini_and_custom.md` §1.1-1.6 and `platform.md` §8.4 with the
  * fixes §8 asks for (state verified, PKCE, configurable client and redirect, project persisted).
  *
- * Pending states live in this instance only (created once in `main.ts`); with several server instances the
- * browser must come back to the same one, or use the paste-back flow on the instance that began it. The
+ * Pending states wait in the given store (the server passes its database, so any instance can finish a
+ * sign-in), each client address keeping at most a few (`SignInsPerAddress`): the begin route is public. The
  * OAuth client, scopes and endpoints come from configuration, never from code. It does not store anything:
  * the route decides between insert and update. Failures are `ApiError`s with a status the route can send.
  */
 import type { Config } from "../config.ts";
 import { MemoryPendingSignIns, type PendingSignIn, type PendingSignInStore } from "./pending_sign_ins.ts";
+import { SignInsPerAddress } from "./sign_ins_per_address.ts";
 import { ApiError, UpstreamError } from "../errors.ts";
 import type { NewAccount } from "../store/types.ts";
 import type { CodeAssistClient, ModelQuota } from "./code_assist_client.ts";
@@ -31,6 +32,8 @@ export interface GeminiOAuthFlowOptions {
   maxPending?: number;
   /** Where pending sign-ins wait (default: this instance's memory; the server passes the store). */
   states?: PendingSignInStore;
+  /** Pending sign-ins one client address may keep; its oldest gives way beyond it (default 5). */
+  maxPendingPerAddress?: number;
 }
 
 export interface OAuthStart {
@@ -52,6 +55,7 @@ type PendingState = PendingSignIn;
 
 const DEFAULT_STATE_TTL_MS = 10 * 60_000;
 const DEFAULT_MAX_PENDING = 1000;
+const DEFAULT_MAX_PENDING_PER_ADDRESS = 5;
 
 function base64Url(bytes: Uint8Array): string {
   let binary = "";
@@ -91,7 +95,10 @@ export class GeminiOAuthFlow {
 
   constructor(options: GeminiOAuthFlowOptions) {
     this.#options = options;
-    this.#states = options.states ?? new MemoryPendingSignIns(options.maxPending ?? DEFAULT_MAX_PENDING);
+    this.#states = new SignInsPerAddress(
+      options.states ?? new MemoryPendingSignIns(options.maxPending ?? DEFAULT_MAX_PENDING),
+      options.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS,
+    );
   }
 
   /** True when an OAuth client is configured (the donation page checks this first). */
@@ -103,8 +110,11 @@ export class GeminiOAuthFlow {
     return this.#options.randomBytes?.(length) ?? crypto.getRandomValues(new Uint8Array(length));
   }
 
-  /** Starts a sign-in: the URL to send the user to, with a fresh state bound to `redirectUri`. */
-  async begin(redirectUri: string = this.#options.config.redirectUri): Promise<OAuthStart> {
+  /**
+   * Starts a sign-in: the URL to send the user to, with a fresh state bound to `redirectUri`. `owner` is the
+   * client address, so one address cannot hold more than its share of the pending sign-ins.
+   */
+  async begin(redirectUri: string = this.#options.config.redirectUri, owner?: string): Promise<OAuthStart> {
     const { config } = this.#options;
     if (!config.clientId || !config.clientSecret) {
       throw new ApiError("api_error", "Gemini OAuth is not configured on this server", { status: 503 });
@@ -116,7 +126,9 @@ export class GeminiOAuthFlow {
       new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
     );
     const expiresAt = now + (this.#options.stateTtlMs ?? DEFAULT_STATE_TTL_MS);
-    if (!(await this.#states.put(state, { verifier, redirectUri, expiresAt }, now))) {
+    const pending: PendingSignIn = { verifier, redirectUri, expiresAt };
+    if (owner !== undefined) pending.owner = owner;
+    if (!(await this.#states.put(state, pending, now))) {
       throw new ApiError(
         "overloaded_error",
         "Too many sign-ins are in progress; try again in a few minutes",

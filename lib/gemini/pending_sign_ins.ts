@@ -12,6 +12,8 @@ export interface PendingSignIn {
   verifier: string;
   redirectUri: string;
   expiresAt: number;
+  /** The client address that began it (for `SignInsPerAddress`; not kept by the stores). */
+  owner?: string;
 }
 
 export interface PendingSignInStore {

@@ -1,10 +1,11 @@
 /**
  * The mapping between an `accounts` row and an `Account`, shared by the SQLite and MySQL stores so both
  * read the same columns the same way (reference defaults for rows written by the reference implementation,
- * `other` parsed leniently, `enabled` as 0/1).
+ * `other` parsed leniently so a damaged row is marked instead of failing every read, `enabled` as 0/1).
  *
  * No SQL runs here; it only knows column names.
  */
+import { jsonDepth } from "./json_depth.ts";
 import type { Account, AccountPatch, AccountType, NewAccount } from "./types.ts";
 
 /** Columns an `AccountPatch` key writes. */
@@ -29,15 +30,37 @@ export const ACCOUNT_PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
   last_refresh_status: "last_refresh_status",
 };
 
-/** `other` as stored: a JSON object, or anything else (NULL, the reference's bad JSON) read as `{}`. */
+/**
+ * Deepest `other` passed on as read. Far above what any write accepts, so only a row damaged outside the
+ * API hits it; beyond it, recursive code (masking, exports) could overflow the stack on every list.
+ */
+const READ_DEPTH_LIMIT = 64;
+
+/** The key that marks an `other` that could not be read (the admin sees why, and can overwrite it). */
+export const UNREADABLE_OTHER = "unreadable_other";
+
+/**
+ * `other` as stored: a JSON object; NULL or empty as `{}`; anything else (the reference's bad JSON, a
+ * non-object, a value nested absurdly deep) as `{unreadable_other: <why>}`, so one damaged row never breaks
+ * a list or an export.
+ */
 export function parseOther(raw: unknown): Record<string, unknown> {
-  if (typeof raw !== "string" || raw === "") return {};
+  if (raw === null || raw === undefined || raw === "") return {};
+  if (raw instanceof Uint8Array) return parseOther(new TextDecoder().decode(raw));
+  if (typeof raw !== "string") return { [UNREADABLE_OTHER]: "not JSON text" };
+  let value: unknown;
   try {
-    const value = JSON.parse(raw);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+    value = JSON.parse(raw);
   } catch {
-    return {};
+    return { [UNREADABLE_OTHER]: "not valid JSON" };
   }
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return { [UNREADABLE_OTHER]: "not a JSON object" };
+  }
+  if (jsonDepth(value, READ_DEPTH_LIMIT) > READ_DEPTH_LIMIT) {
+    return { [UNREADABLE_OTHER]: `nested deeper than ${READ_DEPTH_LIMIT} levels` };
+  }
+  return value as Record<string, unknown>;
 }
 
 function num(value: unknown): number | null {

@@ -57,6 +57,7 @@ function script(): FakeGoogleScript {
       "code-new": exchange("at-new", "1//refresh-new", "Donor@Example.com"),
       "code-again": exchange("at-existing", "1//refresh-again", "donor@example.com"),
       "code-other": exchange("at-existing", "1//refresh-other", "other@example.com"),
+      "code-nul": exchange("at-existing", "1//refresh-nul", "nul\u0000@example.com"),
       "code-norefresh": exchange("at-existing", undefined, "x@example.com"),
       "code-used": [400, { error: "invalid_grant", error_description: "Bad Request" }],
       // No id_token: the e-mail comes from the userinfo endpoint.
@@ -249,6 +250,19 @@ Deno.test("donation flow rejects state reuse, unknown, missing and expired state
     assert.equal(expired.status, 400);
     assert.match((await expired.json()).error.message, /expired/);
     assert.equal(accounts.rows.length, 1);
+  } finally {
+    await google.close();
+  }
+});
+
+Deno.test("a donation is held to the account limits: a NUL byte in what Google returned is a 400, nothing stored", async () => {
+  const { google, app, accounts } = setup();
+  try {
+    const start = await begin(app);
+    const refused = await paste(app, { code: "code-nul", state: start.state });
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).error.message, /other\.email: must not contain NUL/);
+    assert.equal(accounts.rows.length, 0);
   } finally {
     await google.close();
   }

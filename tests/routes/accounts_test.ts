@@ -465,7 +465,7 @@ Deno.test("import takes the KiroGate list and the reference's 11- and 8-field li
       JSON.stringify(errors),
     );
     assert.ok(
-      errors.some((e) => e.includes("No base") && e.includes("other.api_base")),
+      errors.some((e) => e.startsWith("line 8:") && e.includes("other.api_base")),
       JSON.stringify(errors),
     );
     assert.ok(errors.some((e) => e.startsWith("line 9:") && e.includes("weight")), JSON.stringify(errors));

@@ -20,7 +20,11 @@ Deno.test("POST /v1/messages rejects malformed JSON, wrong types and missing fie
   const t = makeTestApp();
   try {
     await expectError(
-      await t.request("/v1/messages", { method: "POST", body: "{not json" }),
+      await t.request("/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{not json",
+      }),
       400,
       "invalid_request_error",
       "not valid JSON",
