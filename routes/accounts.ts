@@ -102,8 +102,6 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
         // The valid rows go in together or not at all: a failure half-way takes back what it wrote.
         for (const id of created) await deps.store.accounts.delete(id).catch(() => false);
         throw error;
-      } finally {
-        deps.pool.invalidate();
       }
     }
     return c.json({
