@@ -3,7 +3,7 @@
  *
  * Global middleware gives every response a `request-id`, logs one JSON line per request, and limits body
  * size; `onError` is the one place where errors before the first byte become Claude error JSON with the right
- * status (OpenAI's shape on `/v1/chat/completions`); unknown routes are Claude 404s. Route areas are mounted
+ * status (OpenAI's shape on `/v1/chat/completions` and `/v1/responses`); unknown routes are Claude 404s. Route areas are mounted
  * from `routes/`, each behind the auth it needs.
  */
 import { Hono } from "hono";
@@ -19,13 +19,16 @@ import { createConfigRoutes } from "../routes/config.ts";
 import { createHealthRoutes } from "../routes/health.ts";
 import { createMessageRoutes } from "../routes/messages.ts";
 import { createModelRoutes } from "../routes/models.ts";
+import { createResponsesRoutes } from "../routes/responses.ts";
 import { createStaticPageRoutes } from "../routes/static_pages.ts";
 import { createTelemetryRoutes } from "../routes/telemetry.ts";
 import { createUsageRoutes } from "../routes/usage.ts";
 
 /** OpenAI clients get OpenAI's error shape. */
 function openAIShape(error: ApiError, path: string): Record<string, unknown> | null {
-  return path === "/v1/chat/completions" ? { ...openAIErrorBody(error).body } : null;
+  return path === "/v1/chat/completions" || path === "/v1/responses"
+    ? { ...openAIErrorBody(error).body }
+    : null;
 }
 
 export function createApp(deps: Deps): Hono<AppEnv> {
@@ -91,6 +94,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.use("/v1/*", auth.client());
   app.route("/", createModelRoutes(deps));
   app.route("/", createMessageRoutes(deps));
+  app.route("/", createResponsesRoutes(deps));
   app.route("/", createUsageRoutes(deps));
 
   app.use("/v2/*", auth.admin());
