@@ -97,7 +97,14 @@ export class ClaudeToResponsesEvents extends TransformStream<ClaudeStreamEvent, 
     const out: ResponsesEvent[] = [];
     if (!this.#started) out.push(...this.#start());
     out.push(this.#event("error", { code, message: body.message, param: body.param }));
-    for (const item of this.#output) if (item.status === "in_progress") item.status = "incomplete";
+    // Items cut short keep what they had, marked incomplete.
+    for (const open of this.#blocks.values()) {
+      if (open.kind === "message") {
+        open.item.content = [{ type: "output_text", text: open.text, annotations: [], logprobs: [] }];
+      } else if (open.kind === "reasoning") open.item.summary = [{ type: "summary_text", text: open.text }];
+      else open.item.arguments = open.text;
+      if (open.kind !== "reasoning") open.item.status = "incomplete";
+    }
     out.push(this.#event("response.failed", {
       response: this.#response("failed", { error: { code, message: body.message } }),
     }));

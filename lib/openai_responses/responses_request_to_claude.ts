@@ -152,8 +152,9 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, field: string): z
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const rest = fieldPath(issue.path);
-  throw invalid(rest === "body" ? field : `${field}${rest.startsWith("[") ? "" : "."}${rest}`, issue.message);
+  const rest = issue.path.length > 0 ? fieldPath(issue.path) : "";
+  const name = !field ? rest || "body" : !rest ? field : `${field}${rest.startsWith("[") ? "" : "."}${rest}`;
+  throw invalid(name, issue.message);
 }
 
 type Part = z.infer<typeof contentPart>;
@@ -266,7 +267,7 @@ function formatInstruction(format: z.infer<typeof textFormat> | null | undefined
 
 /** Validates a Responses API body and converts it to a Claude request. */
 export function responsesRequestToClaude(body: unknown): ResponsesInboundRequest {
-  const input = parse(responsesRequestSchema, body, "body");
+  const input = parse(responsesRequestSchema, body, "");
   if (input.previous_response_id) {
     throw invalid(
       "previous_response_id",
