@@ -47,7 +47,8 @@ Deno.test({
       if (!toolMessage) {
         const call = shellCall(body.tools ?? []);
         return sse([
-          openAIChunk({ role: "assistant", content: "Running it." }),
+          openAIChunk({ role: "assistant", reasoning_content: "The user wants a shell command run." }),
+          openAIChunk({ content: "Running it." }),
           openAIChunk({
             tool_calls: [{
               index: 0,
@@ -145,6 +146,11 @@ Deno.test({
       const result = inbound[1].input.find((i: Json) => i.type === "function_call_output");
       assert.equal(call.call_id, "call_codex1");
       assert.equal(result.call_id, "call_codex1");
+      // The upstream's reasoning reached Codex as a reasoning item, and came back with its signature.
+      const reasoning = inbound[1].input.find((i: Json) => i.type === "reasoning");
+      assert.ok(reasoning, JSON.stringify(inbound[1].input.map((i: Json) => i.type)));
+      assert.equal(reasoning.summary[0].text, "The user wants a shell command run.");
+      assert.match(reasoning.encrypted_content, /^amq2api\.v1\./);
       // The upstream saw a Chat Completions tool loop, and both calls were recorded as usage.
       assert.equal(seen.length, 2);
       assert.equal(seen[1].messages.find((m: Json) => m.role === "tool").tool_call_id, "call_codex1");
