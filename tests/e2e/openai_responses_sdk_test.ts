@@ -2,7 +2,7 @@
  * The official `openai` SDK's `responses.create` / `responses.stream` against `/v1/responses`, over every
  * channel: text streamed and not, a function-call round trip (call -> function_call_output -> final text),
  * reasoning, OpenAI-shaped errors before the stream, and a mid-stream failure that ends in
- * `response.failed`. Also the forced-channel `/v1/gemini/messages` and `/v1/custom_api/messages` routes.
+ * `response.failed`, keep-alive comments.
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
@@ -12,7 +12,6 @@ import {
   type ChannelName,
   CLIENT_KEY,
   DIALECTS,
-  type Json,
   parseSse,
   withHarness,
 } from "./_e2e.ts";
@@ -219,55 +218,23 @@ Deno.test("responses sdk / amazonq: a failure mid-stream ends in response.failed
   );
 });
 
-Deno.test("forced channel: /v1/gemini/messages without a gemini account is a Claude 404 naming the channel", async () => {
-  await withHarness("amazonq", () => DIALECTS.amazonq.text(["Hi"]), async (h) => {
-    const body = { model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "hi" }] };
-    const res = await h.post("/v1/gemini/messages", body);
-    assert.equal(res.status, 404);
-    const error = await res.json();
-    assert.equal(error.type, "error");
-    assert.equal(error.error.type, "not_found_error");
-    assert.match(error.error.message, /gemini/);
-    assert.equal(h.upstream.calls.length, 0);
-    // The same request on the unrestricted route is served by Amazon Q.
-    assert.equal((await h.post("/v1/messages", body)).status, 200);
-    // Validation is /v1/messages's.
-    const bad = await h.post("/v1/custom_api/messages", { model: "m", messages: [] });
-    assert.equal(bad.status, 400);
-    assert.equal((await bad.json()).error.type, "invalid_request_error");
-  });
-});
-
-Deno.test("forced channel: /v1/custom_api/messages goes to the custom account even when Amazon Q serves the model", async () => {
+Deno.test("responses sdk: keep-alive comments during upstream silences are skipped by the SDK", async () => {
   await withHarness(
     "amazonq",
-    (call) =>
-      call.path.includes("chat/completions")
-        ? DIALECTS.openai.text(["From ", "custom"])
-        : DIALECTS.amazonq.text(["From Q"]),
+    () => DIALECTS.amazonq.text(["slow ", "but ", "there"], { delayMs: 60 }),
     async (h) => {
-      await h.t.store.accounts.create({
-        type: "custom_api",
-        clientSecret: "sk-up",
-        other: { api_base: `${h.upstream.url}/v1`, format: "openai", model: "gpt-upstream" },
+      const raw = await fetch(`${h.url}/v1/responses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "claude-sonnet-4-6", input: "hi", stream: true }),
       });
-      h.t.deps.pool.invalidate();
-      const body = {
-        model: "claude-sonnet-4-6",
-        max_tokens: 100,
-        messages: [{ role: "user", content: "hi" }],
-      };
-      for (let i = 0; i < 3; i++) {
-        const res = await h.post("/v1/custom_api/messages", body);
-        assert.equal(res.status, 200);
-        const message: Json = await res.json();
-        assert.equal(message.content[0].text, "From custom");
-      }
-      assert.ok(h.upstream.calls.every((c) => c.path.includes("chat/completions")));
-      const streamed = await h.post("/v1/custom_api/messages", { ...body, stream: true });
-      assert.match(await streamed.text(), /event: message_stop/);
-      const usage = await h.usage();
-      assert.ok(usage.every((u: Json) => u.channel === "custom_api"));
+      const text = await raw.text();
+      assert.match(text, /^: keep-alive$/m);
+      assert.equal(parseSse(text).at(-1)!.event, "response.completed");
+      const final = await h.openai().responses.stream({ model: "claude-sonnet-4-6", input: "hi" })
+        .finalResponse();
+      assert.equal(final.output_text, "slow but there");
     },
+    { pingIntervalMs: 10 },
   );
 });
