@@ -7,14 +7,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { exceptionFrame, text as qText } from "../amazonq/_helpers.ts";
-import {
-  amazonQResponse,
-  type ChannelName,
-  CLIENT_KEY,
-  DIALECTS,
-  parseSse,
-  withHarness,
-} from "./_e2e.ts";
+import { amazonQResponse, type ChannelName, CLIENT_KEY, DIALECTS, parseSse, withHarness } from "./_e2e.ts";
 
 const TOOLS: OpenAI.Responses.Tool[] = [{
   type: "function",
