@@ -42,7 +42,7 @@ interface OpenBlock {
 }
 
 /** The Responses usage object for a Claude usage (input tokens include the cached ones on OpenAI's side). */
-export function responsesUsage(usage: Usage): Record<string, unknown> {
+function responsesUsage(usage: Usage): Record<string, unknown> {
   const cached = usage.cache_read_input_tokens ?? 0;
   const input = usage.input_tokens + cached + (usage.cache_creation_input_tokens ?? 0);
   return {

@@ -100,6 +100,11 @@ Deno.test({
         [
           `model = "claude-sonnet-4-6"`,
           `model_provider = "amq2api"`,
+          // Nothing but this server is contacted: no update check, no analytics.
+          `check_for_update_on_startup = false`,
+          ``,
+          `[analytics]`,
+          `enabled = false`,
           ``,
           `[model_providers.amq2api]`,
           `name = "amq2api"`,
@@ -113,6 +118,7 @@ Deno.test({
         args: [
           "exec",
           "--skip-git-repo-check",
+          "--strict-config",
           "--dangerously-bypass-approvals-and-sandbox",
           "--json",
           "Run the shell command: echo hello-from-codex",
