@@ -39,6 +39,16 @@ export async function openForRequest(
   if (forced && principal.kind !== "admin") {
     throw new ApiError("permission_error", "X-Account-ID requires an admin session");
   }
+  if (forced && forcedChannel) {
+    // An admin's forced account must belong to the route's channel, or the route would not mean what it says.
+    const account = await deps.store.accounts.get(forced);
+    if (account && account.type !== forcedChannel) {
+      throw new ApiError(
+        "invalid_request_error",
+        `X-Account-ID: account ${forced} is a ${account.type} account, not ${forcedChannel}`,
+      );
+    }
+  }
   const clientHeaders: Record<string, string> = {};
   for (const name of FORWARDED_HEADERS) {
     const value = c.req.header(name);

@@ -3,6 +3,7 @@
  * served only by that channel, a Claude 404 naming the channel when it has no account for the model.
  */
 import assert from "node:assert/strict";
+import { adminSession } from "../_helpers/test_app.ts";
 import { DIALECTS, type Json, parseSse, withHarness } from "./_e2e.ts";
 
 Deno.test("forced channel: /v1/gemini/messages without a gemini account is a Claude 404 naming the channel", async () => {
@@ -72,5 +73,18 @@ Deno.test("forced channel: /v1/gemini/messages is served by a Gemini account, st
     const custom = await h.post("/v1/custom_api/messages", body);
     assert.equal(custom.status, 404);
     assert.match((await custom.json()).error.message, /custom_api/);
+  });
+});
+
+Deno.test("forced channel: an admin's X-Account-ID of another channel is a 400 (fine on /v1/messages)", async () => {
+  await withHarness("amazonq", () => DIALECTS.amazonq.text(["Hi"]), async (h) => {
+    const token = await adminSession(h.t);
+    const body = { model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "hi" }] };
+    const headers = { "x-session-token": token, "x-account-id": h.accounts[0]!.id };
+    const wrong = await h.post("/v1/custom_api/messages", body, headers);
+    assert.equal(wrong.status, 400);
+    assert.match((await wrong.json()).error.message, /is a amazonq account, not custom_api/);
+    assert.equal(h.upstream.calls.length, 0);
+    assert.equal((await h.post("/v1/messages", body, headers)).status, 200);
   });
 });

@@ -231,3 +231,31 @@ Deno.test("responses sdk: keep-alive comments during upstream silences are skipp
     { pingIntervalMs: 10 },
   );
 });
+
+Deno.test("responses sdk / amazonq: an upstream 429 before the stream is a RateLimitError, streamed and not", async () => {
+  await withHarness(
+    "amazonq",
+    () =>
+      new Response(JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" }), {
+        status: 429,
+        headers: { "content-type": "application/x-amz-json-1.0" },
+      }),
+    async (h) => {
+      for (const stream of [false, true]) {
+        const error = await (async () => {
+          const result = await h.openai().responses.create({
+            model: "claude-sonnet-4-6",
+            input: "hi",
+            stream,
+          });
+          if (stream) { for await (const _ of result as AsyncIterable<unknown>) { /* drain */ } }
+        })().then(() => null, (e) => e);
+        assert.ok(error instanceof OpenAI.RateLimitError, String(error));
+        assert.ok(Number(error.headers?.get("retry-after")) >= 1);
+        await h.t.store.accounts.update(h.accounts[0]!.id, { cooldown_until: null, parked_until: null });
+        h.t.deps.pool.invalidate();
+      }
+      assert.equal(h.upstream.calls.length, 2);
+    },
+  );
+});
