@@ -3,8 +3,8 @@
  *
  * Global middleware gives every response a `request-id`, logs one JSON line per request, and limits body
  * size; `onError` is the one place where errors before the first byte become Claude error JSON with the right
- * status (OpenAI's shape on `/v1/chat/completions` and `/v1/responses`); unknown routes are Claude 404s. Route areas are mounted
- * from `routes/`, each behind the auth it needs.
+ * status (OpenAI's shape on `/v1/chat/completions` and `/v1/responses`); unknown routes are Claude 404s.
+ * Route areas are mounted from `routes/`, each behind the auth it needs.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
