@@ -4,8 +4,8 @@
  * Global middleware gives every response a `request-id`, logs one JSON line per request, and limits body
  * size (small before authentication, `BODY_LIMIT_MB` only for authenticated `/v1/*`); `onError` is the one
  * place where errors before the first byte become Claude error JSON with the right status (OpenAI's shape
- * on `/v1/chat/completions`); unknown routes are Claude 404s. Route areas are mounted from `routes/`, each
- * behind the auth it needs.
+ * on `/v1/chat/completions` and `/v1/responses`); unknown routes are Claude 404s. Route areas are mounted
+ * from `routes/`, each behind the auth it needs.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -20,6 +20,7 @@ import { createConfigRoutes } from "../routes/config.ts";
 import { createHealthRoutes } from "../routes/health.ts";
 import { createMessageRoutes } from "../routes/messages.ts";
 import { createModelRoutes } from "../routes/models.ts";
+import { createResponsesRoutes } from "../routes/responses.ts";
 import { createStaticPageRoutes } from "../routes/static_pages.ts";
 import { createTelemetryRoutes } from "../routes/telemetry.ts";
 import { createUsageRoutes } from "../routes/usage.ts";
@@ -36,7 +37,9 @@ function sizeText(bytes: number): string {
 
 /** OpenAI clients get OpenAI's error shape. */
 function openAIShape(error: ApiError, path: string): Record<string, unknown> | null {
-  return path === "/v1/chat/completions" ? { ...openAIErrorBody(error).body } : null;
+  return path === "/v1/chat/completions" || path === "/v1/responses"
+    ? { ...openAIErrorBody(error).body }
+    : null;
 }
 
 export function createApp(deps: Deps): Hono<AppEnv> {
@@ -111,6 +114,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.use("/v1/*", auth.client(), limitBody(deps.config.bodyLimitBytes, "BODY_LIMIT_MB"));
   app.route("/", createModelRoutes(deps));
   app.route("/", createMessageRoutes(deps));
+  app.route("/", createResponsesRoutes(deps));
   app.route("/", createUsageRoutes(deps));
 
   app.use("/v2/*", auth.admin(), limitBody(ADMIN_BODY_LIMIT, "admin API"));

@@ -1,5 +1,6 @@
 /**
- * `POST /v1/messages` (also `?beta=true`, as Claude Code sends it) and `POST /v1/messages/count_tokens`.
+ * `POST /v1/messages` (also `?beta=true`, as Claude Code sends it) and `POST /v1/messages/count_tokens`;
+ * `POST /v1/gemini/messages` and `POST /v1/custom_api/messages` are the same restricted to one channel.
  *
  * The request is validated and normalized, then served by the gateway (routing, account choice, failover
  * before the first byte). `stream:true` answers SSE through `sseBody` (pings, one `error` event on failure);
@@ -19,6 +20,7 @@ import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { readJsonBody } from "../lib/read_json_body.ts";
 import type { GatewayResult } from "../lib/accounts/message_gateway.ts";
+import type { AccountType } from "../lib/store/types.ts";
 
 const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
 
@@ -30,11 +32,22 @@ export async function openForRequest(
   deps: Deps,
   c: Context<AppEnv>,
   request: ClaudeRequest,
+  forcedChannel?: AccountType,
 ): Promise<GatewayResult> {
   const forced = c.req.header("x-account-id");
   const principal = c.get("principal");
   if (forced && principal.kind !== "admin") {
     throw new ApiError("permission_error", "X-Account-ID requires an admin session");
+  }
+  if (forced && forcedChannel) {
+    // An admin's forced account must belong to the route's channel, or the route would not mean what it says.
+    const account = await deps.store.accounts.get(forced);
+    if (account && account.type !== forcedChannel) {
+      throw new ApiError(
+        "invalid_request_error",
+        `X-Account-ID: account ${forced} is a ${account.type} account, not ${forcedChannel}`,
+      );
+    }
   }
   const clientHeaders: Record<string, string> = {};
   for (const name of FORWARDED_HEADERS) {
@@ -48,6 +61,7 @@ export async function openForRequest(
     requestId: c.get("requestId"),
     sessionKey: sessionKeyOf(c.req.header("x-claude-code-session-id"), request),
     forcedAccountId: forced,
+    forcedChannel,
     allowDisabled: forced !== undefined && c.req.header("x-test-mode")?.toLowerCase() === "true",
     clientHeaders,
     signal: AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]),
@@ -71,7 +85,7 @@ export function logStreamError(
 export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.post("/v1/messages", async (c) => {
+  const messages = (forcedChannel?: AccountType) => async (c: Context<AppEnv>) => {
     const raw = await readJsonBody(c, messagesRequestSchema);
     const request = normalizeClaudeRequest(raw);
     if (request.messages.length === 0) {
@@ -80,7 +94,7 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
         "messages: at least one user or assistant message is required",
       );
     }
-    const result = await openForRequest(deps, c, request);
+    const result = await openForRequest(deps, c, request, forcedChannel);
     if (!request.stream) {
       const message = await MessageCollector.collect(result.events);
       return c.json(message);
@@ -90,7 +104,12 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
       onError: logStreamError(deps, c, result),
     });
     return sseResponse(body, c.get("requestId"));
-  });
+  };
+
+  app.post("/v1/messages", messages());
+  // The old project's routes that pin a channel; scripts written for it keep working.
+  app.post("/v1/gemini/messages", messages("gemini"));
+  app.post("/v1/custom_api/messages", messages("custom_api"));
 
   app.post("/v1/messages/count_tokens", async (c) => {
     const raw = await readJsonBody(c, countTokensRequestSchema);

@@ -25,6 +25,8 @@ export interface GatewayRequest {
   requestId: string;
   sessionKey?: string | undefined;
   forcedAccountId?: string | undefined;
+  /** Serve only from this channel (the `/v1/gemini/...` and `/v1/custom_api/...` routes). */
+  forcedChannel?: AccountType | undefined;
   allowDisabled?: boolean;
   clientHeaders: Record<string, string>;
   signal: AbortSignal;
@@ -78,6 +80,7 @@ export class MessageGateway {
     const route = router.route(req.request.model);
     const claimed = (Object.values(d.channels) as Channel[]).filter((ch) => ch.claims?.(req.request));
     if (claimed.length > 0) route.channels = claimed.map((ch) => ch.type);
+    if (req.forcedChannel) route.channels = [req.forcedChannel];
     route.channels = route.channels.filter((ch) => d.channels[ch] !== undefined);
     const request: ClaudeRequest = { ...req.request, model: route.model };
     const inputTokens = d.estimator.countRequest(request);

@@ -8,7 +8,8 @@
  * account. Unknown fields (`frequency_penalty`, `seed`, `logit_bias` ...) are accepted and ignored, since
  * Claude has no equivalent. It is not the response side (`claude_to_openai_chunks.ts`,
  * `openai_response_from_claude.ts`). Mapping per `gemini_and_custom.md` §4.4 (tool_choice and
- * reasoning_effort tables), read in the other direction.
+ * reasoning_effort tables), read in the other direction. The image, turn-merging, field-path and effort
+ * helpers are exported for the Responses API inbound side, so both OpenAI APIs convert alike.
  */
 import { z } from "zod";
 import { DEFAULT_MAX_TOKENS } from "../claude/normalize_request.ts";
@@ -118,7 +119,7 @@ const MIN_THINKING_BUDGET = 1024;
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
-function fieldPath(path: readonly PropertyKey[]): string {
+export function fieldPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const key of path) out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
   return out || "body";
@@ -132,7 +133,7 @@ function texts(content: string | Array<{ text: string }>): string[] {
   return typeof content === "string" ? [content] : content.map((part) => part.text);
 }
 
-function imageBlock(url: string, field: string): ContentBlock {
+export function imageBlock(url: string, field: string): ContentBlock {
   const data = DATA_URL.exec(url);
   if (data) return { type: "image", source: { type: "base64", media_type: data[1]!, data: data[2]! } };
   if (/^https?:\/\//i.test(url)) return { type: "image", source: { type: "url", url } };
@@ -191,7 +192,7 @@ function assistantBlocks(
 }
 
 /** Appends blocks to the conversation, merging consecutive turns of one role (Claude wants alternation). */
-function append(messages: ClaudeMessage[], role: "user" | "assistant", blocks: ContentBlock[]): void {
+export function append(messages: ClaudeMessage[], role: "user" | "assistant", blocks: ContentBlock[]): void {
   if (blocks.length === 0) return;
   const last = messages[messages.length - 1];
   if (last?.role !== role) {
@@ -221,7 +222,10 @@ function claudeToolChoice(body: OpenAIChatRequest): ToolChoice | undefined {
   return undefined;
 }
 
-function thinkingFor(effort: string | null | undefined, maxTokens: number): ThinkingConfig | undefined {
+export function thinkingFor(
+  effort: string | null | undefined,
+  maxTokens: number,
+): ThinkingConfig | undefined {
   if (!effort) return undefined;
   if (effort === "none") return { type: "disabled" };
   // Claude needs budget_tokens < max_tokens; OpenAI's limit also counts reasoning, so fit it inside.
