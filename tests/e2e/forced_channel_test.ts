@@ -38,7 +38,6 @@ Deno.test("forced channel: /v1/custom_api/messages goes to the custom account ev
         clientSecret: "sk-up",
         other: { api_base: `${h.upstream.url}/v1`, format: "openai", model: "gpt-upstream" },
       });
-      h.t.deps.pool.invalidate();
       const body = {
         model: "claude-sonnet-4-6",
         max_tokens: 100,
