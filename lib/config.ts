@@ -25,6 +25,14 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly baseUrl: string | undefined;
   readonly shutdownDrainMs: number;
+  /** A new connection must deliver its first request's headers within this time, or it is closed. */
+  readonly headersTimeoutMs: number;
+  /** A keep-alive connection with nothing in flight is closed after this time. */
+  readonly idleTimeoutMs: number;
+  /** Open connections per client address (0 = no cap). */
+  readonly maxConnectionsPerIp: number;
+  /** Open connections in total (0 = no cap); undefined = derived from the descriptor limit at start. */
+  readonly maxConnections: number | undefined;
   readonly upstreamTimeoutMs: number;
   readonly maxFailoverAttempts: number;
   readonly autoRefresh: boolean;
@@ -74,6 +82,10 @@ export const CONFIG_VARIABLES = [
   "TRUST_PROXY",
   "BASE_URL",
   "SHUTDOWN_DRAIN_SECONDS",
+  "HEADERS_TIMEOUT_SECONDS",
+  "IDLE_TIMEOUT_SECONDS",
+  "MAX_CONNECTIONS_PER_IP",
+  "MAX_CONNECTIONS",
   "UPSTREAM_TIMEOUT_SECONDS",
   "MAX_FAILOVER_ATTEMPTS",
   "ENABLE_AUTO_REFRESH",
@@ -204,6 +216,12 @@ export function parseConfig(get: EnvGetter): Config {
     trustProxy: r.bool("TRUST_PROXY", false),
     baseUrl,
     shutdownDrainMs: r.int("SHUTDOWN_DRAIN_SECONDS", 20, 0, 3600) * 1000,
+    headersTimeoutMs: r.int("HEADERS_TIMEOUT_SECONDS", 30, 1, 3600) * 1000,
+    idleTimeoutMs: r.int("IDLE_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
+    maxConnectionsPerIp: r.int("MAX_CONNECTIONS_PER_IP", 256, 0, 1_000_000),
+    maxConnections: r.str("MAX_CONNECTIONS") === undefined
+      ? undefined
+      : r.int("MAX_CONNECTIONS", 0, 0, 1_000_000),
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
     autoRefresh: r.bool("ENABLE_AUTO_REFRESH", true),
