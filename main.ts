@@ -189,23 +189,8 @@ function listen(config: Config, handler: ConnectionHandler): { shutdown(): Promi
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxConnections: config.maxConnections ?? connectionsForDescriptorLimit(),
+    maxConnections: config.maxConnections,
   });
   onListen(guard.addr);
   return guard;
-}
-
-/**
- * Three quarters of the soft descriptor limit, so that upstream calls, the store and the runtime still
- * get descriptors while clients hold every connection they may.
- */
-function connectionsForDescriptorLimit(): number {
-  try {
-    const line = Deno.readTextFileSync("/proc/self/limits").split("\n").find((l) =>
-      l.startsWith("Max open files")
-    );
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    if (Number.isFinite(soft) && soft > 0) return Math.max(16, Math.floor(soft * 0.75));
-  } catch { /* not Linux: no cap of our own */ }
-  return 0;
 }

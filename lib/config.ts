@@ -31,8 +31,8 @@ export interface Config {
   readonly idleTimeoutMs: number;
   /** Open connections per client address (0 = no cap). */
   readonly maxConnectionsPerIp: number;
-  /** Open connections in total (0 = no cap); undefined = derived from the descriptor limit at start. */
-  readonly maxConnections: number | undefined;
+  /** Open connections in total (0 = no cap; running out of descriptors is survived either way). */
+  readonly maxConnections: number;
   readonly upstreamTimeoutMs: number;
   readonly maxFailoverAttempts: number;
   readonly autoRefresh: boolean;

@@ -1,9 +1,15 @@
 /**
- * A fake Amazon Q for subprocess tests and the soak script: one `Deno.serve` on 127.0.0.1:0 that plays the
- * Kiro token endpoint (`POST /refreshToken`) and the streaming API (`POST /`), answering in real AWS
+ * A fake Amazon Q for subprocess tests and the soak script: one server on 127.0.0.1:0 that plays the Kiro
+ * token endpoint (`POST /refreshToken`) and the streaming API (`POST /`), answering in real AWS
  * event-stream frames and failing the way the service does. The behaviour is switchable at run time, and a
- * marker in the conversation (`[[big]]`) asks for a long answer whatever the mode.
+ * marker in the conversation (`[[big]]`) asks for a long answer whatever the mode. Tokens not issued since
+ * the last `revokeTokens()` are refused with the 403 the service sends for an invalid bearer token.
+ *
+ * It is a `node:http` server rather than `Deno.serve` because cutting a connection after the headers needs
+ * the socket (`Deno.serve` can only error the body, and reports every such error on stderr).
  */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { eventFrame, text } from "../amazonq/_helpers.ts";
 
 export type FakeAmazonQMode = "normal" | "stall-headers" | "stall-mid" | "cut-early";
@@ -23,88 +29,92 @@ const BIG_FRAMES = 20_000;
 const STALL_CAP_MS = 120_000;
 const EVENT_STREAM = "application/vnd.amazon.eventstream";
 
-export function startFakeAmazonQ(): FakeAmazonQ {
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", () => resolve(""));
+  });
+}
+
+export async function startFakeAmazonQ(): Promise<FakeAmazonQ> {
   let mode: FakeAmazonQMode = "normal";
   let generation = 1;
   const stats = { calls: 0, refreshes: 0, refused: 0 };
-  const closing = new AbortController();
-  const stall = (signal: AbortSignal) =>
+  const stalls = new Set<() => void>();
+  /** Resolves after the cap, when the proxy hangs up, or when the fake closes. */
+  const stall = (response: ServerResponse) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, STALL_CAP_MS);
       const done = () => {
         clearTimeout(timer);
+        stalls.delete(done);
         resolve();
       };
-      signal.addEventListener("abort", done, { once: true });
-      closing.signal.addEventListener("abort", done, { once: true });
+      const timer = setTimeout(done, STALL_CAP_MS);
+      stalls.add(done);
+      response.on("close", done);
     });
-  const frames = (parts: Uint8Array[], then?: (c: ReadableStreamDefaultController<Uint8Array>) => void) =>
-    new Response(
-      new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (const p of parts) controller.enqueue(p);
-          if (then) then(controller);
-          else controller.close();
-        },
-      }),
-      { headers: { "content-type": EVENT_STREAM } },
-    );
+  const json = (response: ServerResponse, status: number, value: unknown) => {
+    response.writeHead(status, { "content-type": "application/json" });
+    response.end(JSON.stringify(value));
+  };
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
-    const path = new URL(request.url).pathname;
-    if (path === "/refreshToken") {
-      await request.body?.cancel();
+  const server = createServer(async (request, response) => {
+    response.on("error", () => {});
+    const body = await readBody(request);
+    if (request.url === "/refreshToken") {
       stats.refreshes++;
-      return Response.json({ accessToken: `fake-access-${generation}`, expiresIn: 3600 });
+      return json(response, 200, { accessToken: `fake-access-${generation}`, expiresIn: 3600 });
     }
     stats.calls++;
-    const body = await request.text();
-    const token = request.headers.get("authorization")?.replace(/^Bearer /, "");
+    const token = request.headers.authorization?.replace(/^Bearer /, "");
     if (token !== `fake-access-${generation}`) {
       stats.refused++;
-      return Response.json(
-        { __type: "AccessDeniedException", message: "The bearer token included in the request is invalid." },
-        { status: 403 },
-      );
+      return json(response, 403, {
+        __type: "AccessDeniedException",
+        message: "The bearer token included in the request is invalid.",
+      });
     }
-    const answer = [text("Hello"), text(" from the fake.")];
     const end = eventFrame("metadataEvent", { tokenUsage: { outputTokens: 4 } });
     if (body.includes("[[big]]")) {
-      let sent = 0;
+      response.writeHead(200, { "content-type": EVENT_STREAM });
       const filler = text("x".repeat(1024));
-      return new Response(
-        new ReadableStream<Uint8Array>({
-          pull(controller) {
-            if (sent++ < BIG_FRAMES) controller.enqueue(filler);
-            else {
-              controller.enqueue(end);
-              controller.close();
-            }
-          },
-        }, { highWaterMark: 4 }),
-        { headers: { "content-type": EVENT_STREAM } },
-      );
+      let sent = 0;
+      const pump = () => {
+        while (sent < BIG_FRAMES) {
+          sent++;
+          if (!response.write(filler)) return void response.once("drain", pump);
+        }
+        response.end(end);
+      };
+      response.on("close", () => sent = BIG_FRAMES + 1);
+      return pump();
     }
     switch (mode) {
       case "stall-headers":
-        await stall(request.signal);
-        return new Response(null, { status: 504 });
+        await stall(response);
+        return json(response, 504, { message: "stalled" });
       case "stall-mid":
-        return frames([answer[0]!], (controller) => {
-          stall(request.signal).then(() => {
-            try {
-              controller.close();
-            } catch { /* cancelled */ }
-          });
-        });
+        response.writeHead(200, { "content-type": EVENT_STREAM });
+        response.write(text("Hello"));
+        await stall(response);
+        return response.end();
       case "cut-early":
         // Headers, then the connection breaks before any frame.
-        return frames([], (controller) => controller.error(new Error("connection reset")));
+        response.writeHead(200, { "content-type": EVENT_STREAM });
+        response.flushHeaders();
+        return void setTimeout(() => response.socket?.destroy(), 5);
       default:
-        return frames([...answer, end]);
+        response.writeHead(200, { "content-type": EVENT_STREAM });
+        response.write(text("Hello"));
+        response.write(text(" from the fake."));
+        return response.end(end);
     }
   });
-  const url = `http://127.0.0.1:${server.addr.port}`;
+  server.on("clientError", (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     env: () => ({
@@ -118,8 +128,9 @@ export function startFakeAmazonQ(): FakeAmazonQ {
     },
     stats,
     close: async () => {
-      closing.abort();
-      await server.shutdown();
+      for (const done of [...stalls]) done();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -130,7 +130,7 @@ Deno.test({
   name: "a client that never reads a long streamed answer does not hold up other clients",
   sanitizeResources: false,
   fn: async () => {
-    const upstream = startFakeAmazonQ();
+    const upstream = await startFakeAmazonQ();
     try {
       await withServer(upstream.env(), async (server) => {
         const request = (content: string) =>
