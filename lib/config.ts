@@ -219,9 +219,7 @@ export function parseConfig(get: EnvGetter): Config {
     headersTimeoutMs: r.int("HEADERS_TIMEOUT_SECONDS", 30, 1, 3600) * 1000,
     idleTimeoutMs: r.int("IDLE_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
     maxConnectionsPerIp: r.int("MAX_CONNECTIONS_PER_IP", 256, 0, 1_000_000),
-    maxConnections: r.str("MAX_CONNECTIONS") === undefined
-      ? undefined
-      : r.int("MAX_CONNECTIONS", 0, 0, 1_000_000),
+    maxConnections: r.int("MAX_CONNECTIONS", 0, 0, 1_000_000),
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
     autoRefresh: r.bool("ENABLE_AUTO_REFRESH", true),

@@ -84,6 +84,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a client address over MAX_CONNECTIONS_PER_IP has its extra connection closed at once",
+  sanitizeResources: false,
+  fn: () =>
+    withServer({ MAX_CONNECTIONS_PER_IP: "3", HEADERS_TIMEOUT_SECONDS: "60" }, async (server) => {
+      const held = [await connect(server.port), await connect(server.port), await connect(server.port)];
+      try {
+        const extra = await connect(server.port);
+        assert.deepEqual(await readUntilClosed(extra, 10_000), { bytes: 0 });
+      } finally {
+        for (const conn of held) conn.close();
+      }
+      let health: Awaited<ReturnType<typeof timedFetch>> = { error: "not tried" };
+      for (let i = 0; i < 10 && !("status" in health && health.status === 200); i++) {
+        health = await timedFetch(`${server.url}/health`, { timeoutMs: 2_000 });
+      }
+      assert.equal("status" in health ? health.status : health.error, 200);
+    }),
+});
+
+Deno.test({
   name: "a flood of idle connections past the descriptor limit: the process lives and serves once it ends",
   sanitizeResources: false,
   fn: () =>
