@@ -36,16 +36,6 @@ try {
 }
 
 const log = new JsonLogger({ level: config.logLevel });
-// A client must never end the process: a rejection or exception that escaped a request (a socket reset in
-// the middle of a write, a stream cancelled twice) is logged and the server goes on.
-globalThis.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  log.error("unhandled rejection", { error: event.reason });
-});
-globalThis.addEventListener("error", (event) => {
-  event.preventDefault();
-  log.error("uncaught exception", { error: event.error });
-});
 const store = await openStore(config.databaseUrl).catch((error) => {
   const prefix = error instanceof ConfigError ? "configuration error" : "cannot open the store";
   // deno-lint-ignore no-console
@@ -134,7 +124,29 @@ Deno.cron("prune", "17 * * * *", { signal: shutdown.signal }, async () => {
 });
 
 const app = createApp(deps);
-const server = listen(config, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+let server: ReturnType<typeof listen>;
+try {
+  server = listen(config, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+} catch (error) {
+  // deno-lint-ignore no-console
+  console.error(
+    `amq2api: cannot listen on ${config.host}:${config.port}: ${
+      error instanceof Error ? error.message : error
+    }`,
+  );
+  Deno.exit(1);
+}
+// From here on a client must never end the process: a rejection or exception that escaped a request (a
+// socket reset in the middle of a write, a stream cancelled twice) is logged and the server goes on. Before
+// listening, a failure still ends the start.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  log.error("unhandled rejection", { error: event.reason });
+});
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  log.error("uncaught exception", { error: event.error });
+});
 
 // Tokens that expired while the server was down are refreshed right away, off the start-up path.
 if (config.autoRefresh) refresh();

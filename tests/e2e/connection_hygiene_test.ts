@@ -204,3 +204,19 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a port already in use stops the start with one line and a non-zero exit, not a silent process",
+  sanitizeResources: false,
+  fn: async () => {
+    const holder = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      await assert.rejects(
+        startServer({ PORT: String(holder.addr.port) }, { timeoutMs: 20_000 }),
+        /server exited \(1\)[\s\S]*cannot listen on 127\.0\.0\.1:\d+/,
+      );
+    } finally {
+      holder.close();
+    }
+  },
+});
