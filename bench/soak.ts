@@ -237,7 +237,7 @@ const SCENARIOS: Scenario[] = [
         }
         await sleep(100);
       }
-      const exhausted = server.lines().some((line) => /Too many open files/.test(line));
+      const exhausted = server.warnings().some((line) => /Too many open files/.test(line));
       return `flood: ${result.opened} connections opened, ${result.refused} connects refused, ` +
         `${result.closedByServer} closed by the server; server ran out of descriptors: ` +
         `${exhausted ? "yes" : "no"}; ${recovery}`;

@@ -26,6 +26,8 @@ export interface ServerProcess {
   alive(): boolean;
   /** The last log lines (stdout and stderr). */
   lines(): string[];
+  /** The last warnings and errors (and anything not a JSON log line), kept apart from busy info lines. */
+  warnings(): string[];
   /** Peak resident set size in MiB (`VmHWM`), or undefined once the process is gone. */
   peakRssMiB(): number | undefined;
   /** SIGKILL if still running; waits for the exit. */
@@ -60,6 +62,7 @@ export async function startServer(
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
+  const warnings: string[] = [];
   let done = false;
   const exited = child.status.then((status) => {
     done = true;
@@ -78,6 +81,10 @@ export async function startServer(
           buffer = buffer.slice(newline + 1);
           lines.push(line);
           if (lines.length > KEEP_LINES) lines.shift();
+          if (!/^\{"time":"[^"]*","level":"(debug|info)"/.test(line)) {
+            warnings.push(line);
+            if (warnings.length > KEEP_LINES) warnings.shift();
+          }
           const url = /"msg":"listening".*"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
           if (url) onListening(url);
         }
@@ -108,6 +115,7 @@ export async function startServer(
     exited,
     alive: () => !done,
     lines: () => [...lines],
+    warnings: () => [...warnings],
     peakRssMiB: () => {
       try {
         const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
