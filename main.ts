@@ -17,6 +17,7 @@ import { createBackends } from "./lib/backends.ts";
 import { buildDeps } from "./lib/build_deps.ts";
 import { ThinkingSigner } from "./lib/claude/thinking_signer.ts";
 import { type Config, CONFIG_VARIABLES, parseConfig } from "./lib/config.ts";
+import { ConnectionGuard, type ConnectionHandler, type ServeConnection } from "./lib/connection_guard.ts";
 import { ConfigError } from "./lib/errors.ts";
 import { JsonLogger } from "./lib/log.ts";
 import { openStore } from "./lib/store/open_store.ts";
@@ -122,17 +123,29 @@ Deno.cron("prune", "17 * * * *", { signal: shutdown.signal }, async () => {
 });
 
 const app = createApp(deps);
-const server = Deno.serve({
-  hostname: config.host,
-  port: config.port,
-  onListen({ hostname, port }) {
-    log.info("listening", {
-      url: `http://${hostname}:${port}`,
-      startupMs: Math.round(performance.now() - startedAt),
-      store: store.kind,
-    });
-  },
-}, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+let server: ReturnType<typeof listen>;
+try {
+  server = listen(config, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+} catch (error) {
+  // deno-lint-ignore no-console
+  console.error(
+    `amq2api: cannot listen on ${config.host}:${config.port}: ${
+      error instanceof Error ? error.message : error
+    }`,
+  );
+  Deno.exit(1);
+}
+// From here on a client must never end the process: a rejection or exception that escaped a request (a
+// socket reset in the middle of a write, a stream cancelled twice) is logged and the server goes on. Before
+// listening, a failure still ends the start.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  log.error("unhandled rejection", { error: event.reason });
+});
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  log.error("uncaught exception", { error: event.error });
+});
 
 // Tokens that expired while the server was down are refreshed right away, off the start-up path.
 if (config.autoRefresh) refresh();
@@ -147,9 +160,48 @@ const stop = async (signal: string) => {
   await Promise.race([drained, deadline]);
   shutdown.abort(new Error("server shutting down"));
   await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  server.abortAll();
   await store.close();
   log.info("stopped");
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+
+/**
+ * Listens and serves through `ConnectionGuard`, which needs HTTP served on a connection it accepted itself.
+ * The runtime's public `Deno.serve` cannot do that, so its per-connection entry point is used; should a
+ * runtime lack it, plain `Deno.serve` takes over without the guard's timeouts and caps (a warning says so,
+ * and the reverse proxy must enforce them).
+ */
+function listen(config: Config, handler: ConnectionHandler): { shutdown(): Promise<void>; abortAll(): void } {
+  const onListen = ({ hostname, port }: Deno.NetAddr) =>
+    log.info("listening", {
+      url: `http://${hostname}:${port}`,
+      startupMs: Math.round(performance.now() - startedAt),
+      store: store.kind,
+    });
+  // deno-lint-ignore no-explicit-any
+  const internal = (Deno as any)[(Deno as any).internal];
+  const serveOnConnection = internal?.serveHttpOnConnection;
+  if (typeof serveOnConnection !== "function") {
+    log.warn("this runtime cannot serve accepted connections: idle/header timeouts and caps are off");
+    const plain = Deno.serve({ hostname: config.host, port: config.port, onListen }, handler);
+    plain.finished.catch((error) => log.error("server stopped", { error }));
+    return { shutdown: () => plain.shutdown(), abortAll: () => {} };
+  }
+  const serveConnection: ServeConnection = (conn, signal, handle, onError) =>
+    serveOnConnection(conn, signal, handle, onError, () => {});
+  const guard = new ConnectionGuard({
+    listener: Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" }),
+    serveConnection,
+    handler,
+    log,
+    headersTimeoutMs: config.headersTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxConnections: config.maxConnections,
+  });
+  onListen(guard.addr);
+  return guard;
+}

@@ -34,6 +34,14 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   readonly baseUrl: string | undefined;
   readonly shutdownDrainMs: number;
+  /** A new connection must deliver its first request's headers within this time, or it is closed. */
+  readonly headersTimeoutMs: number;
+  /** A keep-alive connection with nothing in flight is closed after this time. */
+  readonly idleTimeoutMs: number;
+  /** Open connections per client address (0 = no cap). */
+  readonly maxConnectionsPerIp: number;
+  /** Open connections in total (0 = no cap; running out of descriptors is survived either way). */
+  readonly maxConnections: number;
   readonly upstreamTimeoutMs: number;
   readonly maxFailoverAttempts: number;
   /** How stale cached accounts, routing config and client keys may be after another instance wrote them. */
@@ -86,6 +94,10 @@ export const CONFIG_VARIABLES = [
   "TRUSTED_PROXIES",
   "BASE_URL",
   "SHUTDOWN_DRAIN_SECONDS",
+  "HEADERS_TIMEOUT_SECONDS",
+  "IDLE_TIMEOUT_SECONDS",
+  "MAX_CONNECTIONS_PER_IP",
+  "MAX_CONNECTIONS",
   "UPSTREAM_TIMEOUT_SECONDS",
   "MAX_FAILOVER_ATTEMPTS",
   "CACHE_STALENESS_MS",
@@ -228,6 +240,10 @@ export function parseConfig(get: EnvGetter): Config {
     trustedProxies,
     baseUrl,
     shutdownDrainMs: r.int("SHUTDOWN_DRAIN_SECONDS", 20, 0, 3600) * 1000,
+    headersTimeoutMs: r.int("HEADERS_TIMEOUT_SECONDS", 30, 1, 3600) * 1000,
+    idleTimeoutMs: r.int("IDLE_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
+    maxConnectionsPerIp: r.int("MAX_CONNECTIONS_PER_IP", 256, 0, 1_000_000),
+    maxConnections: r.int("MAX_CONNECTIONS", 0, 0, 1_000_000),
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
     cacheStalenessMs: r.int("CACHE_STALENESS_MS", 1000, 0, 60_000),
