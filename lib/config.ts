@@ -25,7 +25,12 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly baseUrl: string | undefined;
   readonly shutdownDrainMs: number;
+  /** Until an upstream's response headers arrive. */
   readonly upstreamTimeoutMs: number;
+  /** Between upstream body bytes once streaming. */
+  readonly upstreamIdleTimeoutMs: number;
+  /** The whole of one upstream call, body included. */
+  readonly upstreamTotalTimeoutMs: number;
   readonly maxFailoverAttempts: number;
   readonly autoRefresh: boolean;
   /** Refresh tokens that expire within this many ms. */
@@ -75,6 +80,8 @@ export const CONFIG_VARIABLES = [
   "BASE_URL",
   "SHUTDOWN_DRAIN_SECONDS",
   "UPSTREAM_TIMEOUT_SECONDS",
+  "UPSTREAM_IDLE_TIMEOUT_SECONDS",
+  "UPSTREAM_TOTAL_TIMEOUT_SECONDS",
   "MAX_FAILOVER_ATTEMPTS",
   "ENABLE_AUTO_REFRESH",
   "REFRESH_LEAD_MINUTES",
@@ -205,6 +212,8 @@ export function parseConfig(get: EnvGetter): Config {
     baseUrl,
     shutdownDrainMs: r.int("SHUTDOWN_DRAIN_SECONDS", 20, 0, 3600) * 1000,
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
+    upstreamIdleTimeoutMs: r.int("UPSTREAM_IDLE_TIMEOUT_SECONDS", 120, 5, 3600) * 1000,
+    upstreamTotalTimeoutMs: r.int("UPSTREAM_TOTAL_TIMEOUT_SECONDS", 3600, 5, 24 * 3600) * 1000,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
     autoRefresh: r.bool("ENABLE_AUTO_REFRESH", true),
     refreshLeadMs: r.int("REFRESH_LEAD_MINUTES", 10, 1, 24 * 60) * 60_000,

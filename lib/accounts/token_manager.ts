@@ -2,15 +2,16 @@
  * `TokenManager`: the pool's `TokenSource`, one refresh at a time per account.
  *
  * However many requests (or the scheduled job, or an admin) find a token expired at once, one refresh runs
- * per account and everyone waits for it (`platform.md` weak spot 19). Before refreshing it re-reads the
- * account, so a token another instance refreshed meanwhile is used instead of refreshed again. The new access
+ * per account and everyone waits for it. A refresh after an upstream refused a token is keyed to the token
+ * that was sent: before refreshing it re-reads the account, so a token another request or instance already
+ * renewed is used instead of refreshed again, and a refused token is never handed back as the new one. The new access
  * token, a rotated refresh token and the expiry are stored in one statement; `invalid_grant` disables the
  * account with the reason instead of retrying forever. Custom API accounts have no refresh: their API key is
  * the token.
  */
 import { UpstreamError } from "../errors.ts";
 import type { Account, AccountType, Store } from "../store/types.ts";
-import type { TokenRefresher, TokenSource } from "./token_source.ts";
+import type { AccessTokenOptions, TokenRefresher, TokenSource } from "./token_source.ts";
 
 export interface TokenManagerOptions {
   /** Refresh this long before the stored expiry. */
@@ -48,10 +49,7 @@ export class TokenManager implements TokenSource {
     return account.tokenExpiresAt === null || account.tokenExpiresAt - this.#now() > this.#leadMs;
   }
 
-  accessToken(
-    account: Account,
-    options: { forceRefresh?: boolean; signal?: AbortSignal } = {},
-  ): Promise<string> {
+  accessToken(account: Account, options: AccessTokenOptions = {}): Promise<string> {
     if (account.type === "custom_api") {
       if (!account.clientSecret) {
         return Promise.reject(
@@ -60,20 +58,32 @@ export class TokenManager implements TokenSource {
       }
       return Promise.resolve(account.clientSecret);
     }
-    if (!options.forceRefresh && this.isFresh(account)) return Promise.resolve(account.accessToken!);
-    return this.refresh(account.id, options.forceRefresh ? account.accessToken : undefined);
+    if (options.staleToken !== undefined) return this.refresh(account.id, options.staleToken);
+    if (options.forceRefresh) return this.refresh(account.id, account.accessToken);
+    if (this.isFresh(account)) return Promise.resolve(account.accessToken!);
+    return this.refresh(account.id);
   }
 
   /**
    * Refreshes one account (single-flight). `staleToken` is the token an upstream just refused: if the store
-   * already holds a different, fresh token, that one is returned without another refresh.
+   * already holds a different, fresh token, that one is returned without another refresh. A caller that
+   * joins a refresh already running and gets back the very token it reported stale (that refresh began
+   * before the refusal and found the token still looking fresh) starts one keyed to its token instead of
+   * retrying with it.
    */
-  refresh(accountId: string, staleToken?: string | null): Promise<string> {
+  async refresh(accountId: string, staleToken?: string | null): Promise<string> {
     const running = this.#inflight.get(accountId);
-    if (running) return running;
-    const job = this.#refreshOnce(accountId, staleToken).finally(() => this.#inflight.delete(accountId));
+    if (running) {
+      const token = await running;
+      if (staleToken === undefined || staleToken === null || token !== staleToken) return token;
+      const again = this.#inflight.get(accountId);
+      if (again && again !== running) return await again;
+    }
+    const job = this.#refreshOnce(accountId, staleToken).finally(() => {
+      if (this.#inflight.get(accountId) === job) this.#inflight.delete(accountId);
+    });
     this.#inflight.set(accountId, job);
-    return job;
+    return await job;
   }
 
   async #refreshOnce(accountId: string, staleToken: string | null | undefined): Promise<string> {

@@ -25,10 +25,19 @@ export interface TokenRefresher {
   refresh(account: Account, signal?: AbortSignal): Promise<RefreshedTokens>;
 }
 
-export interface TokenSource {
+export interface AccessTokenOptions {
   /**
-   * A usable access token for the account. With `forceRefresh`, refreshes even if the stored token looks
-   * valid (after the upstream refused it); concurrent callers share one refresh per account.
+   * The token this caller sent and the upstream refused. If the account already holds another token (a
+   * concurrent request refreshed it), that one is returned without refreshing; otherwise the account is
+   * refreshed once, however many callers report the same refused token.
    */
-  accessToken(account: Account, options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<string>;
+  staleToken?: string;
+  /** Refresh even if the stored token looks valid (an admin's manual refresh). */
+  forceRefresh?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface TokenSource {
+  /** A usable access token for the account; concurrent callers share one refresh per account. */
+  accessToken(account: Account, options?: AccessTokenOptions): Promise<string>;
 }
