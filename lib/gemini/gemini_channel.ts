@@ -136,7 +136,10 @@ export class GeminiChannel implements Channel {
       .pipeThrough(new TextDecoderStream())
       .pipeThrough(new EventSourceParserStream({ maxBufferSize: MAX_SSE_BUFFER_CHARS }))
       .getReader();
-    const transient = (cause: unknown) => cause instanceof UpstreamError ? cause : brokeOff("gemini", cause);
+    const transient = (cause: unknown) =>
+      cause instanceof UpstreamError
+        ? cause
+        : brokeOff("gemini", (cause as Error)?.message ?? String(cause), cause);
     let first: ReadableStreamReadResult<EventSourceMessage>;
     try {
       first = await reader.read();

@@ -8,7 +8,9 @@
  */
 import { UpstreamError } from "../errors.ts";
 
-export function brokeOff(provider: string, detail: unknown): UpstreamError {
-  const why = detail instanceof Error ? detail.message : String(detail);
-  return new UpstreamError("transient", `upstream broke off: ${why}`, { provider, cause: detail });
+export function brokeOff(provider: string, detail: string, cause?: unknown): UpstreamError {
+  return new UpstreamError("transient", `upstream broke off: ${detail}`, {
+    provider,
+    cause: cause ?? detail,
+  });
 }

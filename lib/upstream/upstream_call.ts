@@ -55,6 +55,18 @@ function seconds(ms: number): string {
   return Number.isInteger(s) ? String(s) : s.toFixed(1);
 }
 
+/** The runtime's message and its causes' ("fetch failed" alone says nothing), minus the request URL. */
+function describe(cause: unknown): string {
+  const parts: string[] = [];
+  let at: unknown = cause;
+  for (let depth = 0; depth < 4 && at !== undefined && at !== null; depth++) {
+    const text = at instanceof Error ? at.message : String(at);
+    parts.push(text.replace(/error sending request .*?: /, ""));
+    at = at instanceof Error ? at.cause : undefined;
+  }
+  return parts.filter((p) => p && p !== "fetch failed").join(": ") || "fetch failed";
+}
+
 /** A fetch failure that is a cut connection rather than a host that cannot be reached. */
 const CUT = /closed|reset|broken pipe|eof|incomplete|aborted by peer/i;
 
@@ -95,11 +107,11 @@ export async function upstreamCall(
     if (signal?.aborted) return signal.reason ?? cause;
     if (failure) return failure;
     if (cause instanceof UpstreamError) return cause;
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = describe(cause);
     if (before && !CUT.test(why)) {
       return new UpstreamError("transient", `upstream could not be reached: ${why}`, { provider, cause });
     }
-    return brokeOff(provider, before ? `connection closed before the response: ${why}` : cause);
+    return brokeOff(provider, before ? `connection closed before the response: ${why}` : why, cause);
   };
 
   let response: Response;
