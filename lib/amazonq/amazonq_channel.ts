@@ -4,9 +4,9 @@
  * An AWS JSON 1.0 RPC call (`X-Amz-Target`, `application/x-amz-json-1.0`, bearer token) made through
  * `upstreamCall` (time limits, no redirects, cut connections named as such); web search goes through `/mcp`.
  * The upstream call, its retries and its classification all happen before `open()` resolves, so the pool
- * can fail over before the client has seen a byte. A 401/403 that looks like a stale token is retried once
- * with the token the `TokenSource` gives for the refused one (refreshed once per account, or already
- * replaced by a concurrent request), never in a loop; 5xx and network failures get a few short retries;
+ * can fail over before the client has seen a byte. A 401/403 that looks like a stale token is retried with
+ * the token the `TokenSource` gives for the refused one (refreshed once per account, or already replaced by
+ * a concurrent request), a few times at most and never with a token already refused; 5xx and network failures get a few short retries;
  * everything else becomes a classified `UpstreamError`. The body is then piped through
  * `EventStreamDecoder` and `AmazonQToClaude`; `call.signal` cancels the upstream request when the client
  * leaves.
@@ -54,6 +54,8 @@ export interface AmazonQChannelOptions {
   random?: () => number;
 }
 
+/** Refused tokens replaced before a refusal counts against the account. */
+const MAX_TOKEN_RETRIES = 3;
 const TARGET = "AmazonCodeWhispererStreamingService.GenerateAssistantResponse";
 /** The Q CLI's identity (amazonq.md §2.2); the upstream serves CLI-origin requests from the CLI quota pool. */
 const USER_AGENT =
@@ -212,7 +214,7 @@ export class AmazonQChannel implements Channel {
   ): Promise<Response> {
     const { account, signal } = call;
     let token = await this.#tokens.accessToken(account, { signal });
-    let refreshed = false;
+    const refused = new Set<string>();
     let serverRetries = 0;
     for (let attempt = 1;; attempt++) {
       let response: Response;
@@ -245,10 +247,16 @@ export class AmazonQChannel implements Channel {
       }
       const status = response.status;
       const text = await readErrorBody(response);
-      if (!refreshed && isStaleTokenAnswer(status, text)) {
-        refreshed = true;
-        token = await this.#tokens.accessToken(account, { staleToken: token, signal });
-        continue;
+      if (refused.size < MAX_TOKEN_RETRIES && isStaleTokenAnswer(status, text)) {
+        // The token that was sent is declared stale; the source answers with a newer one (refreshed once
+        // per account, or already renewed by a concurrent request, which may itself have been revoked
+        // meanwhile: hence a few tries, never one with a token already refused).
+        refused.add(token);
+        const next = await this.#tokens.accessToken(account, { staleToken: token, signal });
+        if (!refused.has(next)) {
+          token = next;
+          continue;
+        }
       }
       const error = classifyAmazonQError({
         status,

@@ -10,6 +10,7 @@
  * and its sleep is injectable. It is not the chat path (`gemini_channel.ts`).
  */
 import { UpstreamError } from "../errors.ts";
+import { abortableSleep } from "../upstream/abortable_sleep.ts";
 import { classifyGoogleError } from "./google_error.ts";
 
 export interface CodeAssistClientOptions {
@@ -47,16 +48,6 @@ export interface ModelQuota {
 }
 
 const METADATA = { ideType: "ANTIGRAVITY", platform: "PLATFORM_UNSPECIFIED", pluginType: "GEMINI" };
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
-}
 
 /** `cloudaicompanionProject` is a string in loadCodeAssist and `{id,name}` in onboarding results. */
 function projectId(value: unknown): string | undefined {
@@ -159,7 +150,7 @@ export class CodeAssistClient {
       body,
       options.signal,
     );
-    const sleep = this.#options.sleep ?? defaultSleep;
+    const sleep = this.#options.sleep ?? abortableSleep;
     const attempts = this.#options.maxPollAttempts ?? 12;
     for (let attempt = 0; operation.done !== true; attempt++) {
       if (attempt >= attempts) {

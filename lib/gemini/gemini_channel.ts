@@ -6,7 +6,8 @@
  * such), and resolves only once the upstream has accepted the call: HTTP status checked and the first SSE
  * message read, so a 429, a 5xx, an expired token or an error chunk in a 200 becomes a classified
  * `UpstreamError` before the client has seen a byte and the pool can fail over. A 401 (or a 403 about the
- * token) gets one retry with the token the `TokenSource` gives for the refused one. Then: bytes -> `TextDecoderStream` -> `EventSourceParserStream` ->
+ * token) is retried with the token the `TokenSource` gives for the refused one, a few times at most and never
+ * with a token already refused. Then: bytes -> `TextDecoderStream` -> `EventSourceParserStream` ->
  * `GeminiToClaude`, composed with `pipeThrough` so a cancelled client stream cancels the upstream body.
  *
  * It does not retry on other errors, wait, touch the store or discover projects: the account must carry
@@ -42,6 +43,9 @@ export interface GeminiChannelOptions {
 
 /** An SSE line longer than this is not Code Assist talking: fail instead of buffering without end. */
 const MAX_SSE_BUFFER_CHARS = 16 * 1024 * 1024;
+/** Refused tokens replaced before a refusal counts against the account. */
+const MAX_TOKEN_RETRIES = 3;
+
 /** True when a 403 is about the token rather than about the account or project. */
 function isTokenRefusal(status: number, body: string): boolean {
   if (status === 401) return true;
@@ -84,17 +88,20 @@ export class GeminiChannel implements Channel {
     const url = `${endpoint}/v1internal:streamGenerateContent?alt=sse`;
 
     let token = await this.#options.tokens.accessToken(account, { signal });
+    const refused = new Set<string>();
     let response = await this.#post(url, token, body, signal);
-    if (!response.ok) {
+    while (!response.ok) {
       const text = await readErrorBody(response);
-      if (!isTokenRefusal(response.status, text)) {
+      if (refused.size >= MAX_TOKEN_RETRIES || !isTokenRefusal(response.status, text)) {
         throw classifyGoogleError(response.status, text, { now: this.#now() });
       }
-      token = await this.#options.tokens.accessToken(account, { staleToken: token, signal });
+      // The token that was sent is declared stale; the source answers with a newer one (refreshed once per
+      // account, or renewed by a concurrent request). A token already refused is never sent again.
+      refused.add(token);
+      const next = await this.#options.tokens.accessToken(account, { staleToken: token, signal });
+      if (refused.has(next)) throw classifyGoogleError(response.status, text, { now: this.#now() });
+      token = next;
       response = await this.#post(url, token, body, signal);
-      if (!response.ok) {
-        throw classifyGoogleError(response.status, await readErrorBody(response), { now: this.#now() });
-      }
     }
     if (!response.body) {
       throw new UpstreamError("transient", "Gemini answered 200 without a body", {

@@ -172,7 +172,7 @@ Deno.test("GeminiChannel refreshes once after a 401 and succeeds", async () => {
   }
 });
 
-Deno.test("GeminiChannel gives up after one refresh when the token is still refused", async () => {
+Deno.test("GeminiChannel gives up when the source has no token it has not already sent", async () => {
   const server = fakeServer(() =>
     jsonResponse({ error: { code: 401, status: "UNAUTHENTICATED", message: "no" } }, 401)
   );
@@ -182,8 +182,13 @@ Deno.test("GeminiChannel gives up after one refresh when the token is still refu
       channel(tokens).open(call(server.url)),
       (e: unknown) => e instanceof UpstreamError && e.kind === "auth",
     );
-    assert.equal(tokens.calls.length, 2);
-    assert.equal(server.requests.length, 2);
+    // a, b and c are each refused once; the source then has only c again, which is never resent.
+    assert.equal(tokens.calls.length, 4);
+    assert.equal(server.requests.length, 3);
+    assert.deepEqual(
+      server.requests.map((r) => r.headers.get("authorization")),
+      ["Bearer a", "Bearer b", "Bearer c"],
+    );
   } finally {
     await server.close();
   }
