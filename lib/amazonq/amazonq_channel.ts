@@ -215,6 +215,7 @@ export class AmazonQChannel implements Channel {
     const { account, signal } = call;
     let token = await this.#tokens.accessToken(account, { signal });
     const refused = new Set<string>();
+    let refreshed = false;
     let serverRetries = 0;
     for (let attempt = 1;; attempt++) {
       let response: Response;
@@ -247,14 +248,15 @@ export class AmazonQChannel implements Channel {
       }
       const status = response.status;
       const text = await readErrorBody(response);
-      if (refused.size < MAX_TOKEN_RETRIES && isStaleTokenAnswer(status, text)) {
-        // The token that was sent is declared stale; the source answers with a newer one (refreshed once
-        // per account, or already renewed by a concurrent request, which may itself have been revoked
-        // meanwhile: hence a few tries, never one with a token already refused).
+      if (!refreshed && refused.size < MAX_TOKEN_RETRIES && isStaleTokenAnswer(status, text)) {
+        // The token that was sent is declared stale. The source answers with the account's newer token
+        // (then a refusal says nothing yet: a concurrent request renewed it, and it may have been revoked
+        // too) or with one it refreshed (then a refusal means a refresh does not fix this account).
         refused.add(token);
-        const next = await this.#tokens.accessToken(account, { staleToken: token, signal });
-        if (!refused.has(next)) {
-          token = next;
+        const next = await this.#tokens.renew(account, token, signal);
+        if (!refused.has(next.token)) {
+          token = next.token;
+          refreshed = next.refreshed;
           continue;
         }
       }

@@ -89,18 +89,20 @@ export class GeminiChannel implements Channel {
 
     let token = await this.#options.tokens.accessToken(account, { signal });
     const refused = new Set<string>();
+    let refreshed = false;
     let response = await this.#post(url, token, body, signal);
     while (!response.ok) {
       const text = await readErrorBody(response);
-      if (refused.size >= MAX_TOKEN_RETRIES || !isTokenRefusal(response.status, text)) {
+      if (refreshed || refused.size >= MAX_TOKEN_RETRIES || !isTokenRefusal(response.status, text)) {
         throw classifyGoogleError(response.status, text, { now: this.#now() });
       }
-      // The token that was sent is declared stale; the source answers with a newer one (refreshed once per
-      // account, or renewed by a concurrent request). A token already refused is never sent again.
+      // The token that was sent is declared stale. A refused token that a refresh produced means a refresh
+      // does not fix the account; one a concurrent request renewed may simply have been revoked too.
       refused.add(token);
-      const next = await this.#options.tokens.accessToken(account, { staleToken: token, signal });
-      if (refused.has(next)) throw classifyGoogleError(response.status, text, { now: this.#now() });
-      token = next;
+      const next = await this.#options.tokens.renew(account, token, signal);
+      if (refused.has(next.token)) throw classifyGoogleError(response.status, text, { now: this.#now() });
+      token = next.token;
+      refreshed = next.refreshed;
       response = await this.#post(url, token, body, signal);
     }
     if (!response.body) {

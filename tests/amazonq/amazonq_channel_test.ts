@@ -112,8 +112,8 @@ test("AmazonQChannel refreshes once on a 403 expired token, then succeeds", asyn
   }
 });
 
-test("AmazonQChannel does not loop on 401/403: no refused token is sent twice", async () => {
-  for (const statuses of [[403, 403, 403], [401, 403, 401], [401, 401, 401]]) {
+test("AmazonQChannel does not loop on 401/403: exactly two upstream calls", async () => {
+  for (const statuses of [[403, 403], [401, 403], [401, 401]]) {
     const server = fakeServer((i) =>
       jsonError(statuses[i] ?? 500, { __type: "AccessDeniedException", message: "denied" })
     );
@@ -121,12 +121,8 @@ test("AmazonQChannel does not loop on 401/403: no refused token is sent twice", 
       const tokens = new CountingTokens();
       const error = await rejection(channel(server.url, tokens).open(channelCall()));
       assert.equal(error.kind, "auth");
-      // token-1, token-2 and token-3 are each refused once; the source then has only token-3 again.
-      assert.deepEqual(
-        server.requests.map((r) => r.headers.get("authorization")),
-        ["Bearer token-1", "Bearer token-2", "Bearer token-3"],
-      );
-      assert.equal(tokens.forced, 3);
+      assert.equal(server.requests.length, 2);
+      assert.equal(tokens.forced, 1);
       assert.ok(!error.message.includes("token-"), "no token in the message");
     } finally {
       await server.shutdown();
