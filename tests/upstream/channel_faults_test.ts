@@ -155,3 +155,20 @@ for (const c of cases.filter((c) => c.name !== "Amazon Q")) {
     }
   });
 }
+
+// Amazon Q has no end-of-answer frame: a clean end after content is the end of the answer there.
+for (const c of cases.filter((c) => c.name !== "Amazon Q")) {
+  Deno.test(`${c.name}: a stream that ends cleanly before its end marker ends with 'upstream broke off'`, async () => {
+    const server = serveFake(() => new Response(String(c.body), { headers: { "content-type": c.type } }));
+    try {
+      const [channel, target] = c.make(server.url);
+      const { events, error } = await readUntilError(channel, target);
+      assert.ok(!events.some((e) => e.type === "message_stop"));
+      assert.ok(error instanceof UpstreamError, `got ${error}`);
+      assert.equal(error.kind, "transient");
+      assert.match(error.message, /^upstream broke off: the stream ended/);
+    } finally {
+      await server.stop();
+    }
+  });
+}
