@@ -10,7 +10,7 @@
  */
 import type { EventSourceMessage } from "eventsource-parser/stream";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
-import { ProtocolError, UpstreamError } from "../errors.ts";
+import { ProtocolError } from "../errors.ts";
 import { brokeOff } from "../upstream/broke_off.ts";
 import { upstreamError } from "./upstream_error.ts";
 

@@ -18,7 +18,7 @@
 import type { EventSourceMessage } from "eventsource-parser/stream";
 import { BlockSequencer } from "../claude/block_sequencer.ts";
 import { type ClaudeStreamEvent, messageStart, type StopReason, type Usage } from "../claude/events.ts";
-import { ProtocolError, UpstreamError } from "../errors.ts";
+import { ProtocolError } from "../errors.ts";
 import { brokeOff } from "../upstream/broke_off.ts";
 import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIToolCallDelta, OpenAIUsage } from "./openai_types.ts";
 import { upstreamError } from "./upstream_error.ts";
