@@ -10,6 +10,7 @@
  * and its sleep is injectable. It is not the chat path (`gemini_channel.ts`).
  */
 import { UpstreamError } from "../errors.ts";
+import { upstreamCall } from "../upstream/upstream_call.ts";
 import { abortableSleep } from "../upstream/abortable_sleep.ts";
 import { classifyGoogleError } from "./google_error.ts";
 
@@ -74,17 +75,19 @@ export class CodeAssistClient {
   ): Promise<Record<string, unknown>> {
     let response: Response;
     try {
-      response = await this.#options.fetch(url, {
+      // The endpoint can be set per account by an admin: a redirect is an error, never followed.
+      response = await upstreamCall(url, {
         method,
         headers: {
           "authorization": `Bearer ${accessToken}`,
           "content-type": "application/json",
           "user-agent": this.#options.userAgent,
         },
-        body: method === "POST" ? JSON.stringify(body ?? {}) : undefined,
-        signal,
-      });
+        body: method === "POST" ? JSON.stringify(body ?? {}) : null,
+      }, { fetch: this.#options.fetch, provider: "gemini", signal });
     } catch (cause) {
+      if (signal?.aborted) throw signal.reason ?? cause;
+      if (cause instanceof UpstreamError) throw cause;
       throw new UpstreamError("transient", `Code Assist unreachable: ${(cause as Error)?.message ?? cause}`, {
         provider: "gemini",
         cause,
