@@ -10,7 +10,17 @@ import { createBackends } from "../../lib/backends.ts";
 import { parseConfig } from "../../lib/config.ts";
 import { estimator, makeTestApp, STATIC_DIR, TEST_SIGNER, type TestApp } from "../_helpers/test_app.ts";
 import { eventFrame } from "../amazonq/_helpers.ts";
-import { addAmazonQ, amazonQEnv, answerText, ask, type Fake, fakeAmazonQ, settle } from "./_pool_helpers.ts";
+import {
+  addAmazonQ,
+  addCustom,
+  amazonQEnv,
+  answerText,
+  ask,
+  type Fake,
+  fakeAmazonQ,
+  fakeOpenAI,
+  settle,
+} from "./_pool_helpers.ts";
 
 /** A test app on the real backends with time limits short enough for a test. */
 function appWithLimits(fake: Fake): TestApp {
@@ -156,6 +166,29 @@ Deno.test("an Amazon Q stream that stalls after the first byte ends with one err
     assert.match(text, /upstream stalled: no data for 0\.3 s/);
     await settle();
     assert.match((await lastError(t, "a")) ?? "", /upstream stalled/);
+  } finally {
+    await t.close();
+    await fake.close();
+  }
+});
+
+Deno.test("an SSE line over the parser's limit is the account's failure: the next account serves", async () => {
+  const fake = fakeOpenAI((seen) =>
+    seen.key === "k-huge"
+      ? new Response("data: " + "x".repeat(9 * 1024 * 1024), {
+        headers: { "content-type": "text/event-stream" },
+      })
+      : undefined
+  );
+  const t = makeTestApp();
+  try {
+    await addCustom(t, fake, "k-huge");
+    await addCustom(t, fake, "k-good");
+    for (let i = 0; i < 20 && fake.count("k-huge") === 0; i++) {
+      assert.equal(await answerText(await ask(t, `q${i}`)), "ok:k-good");
+    }
+    assert.ok(fake.count("k-huge") > 0, "the account with the huge line was tried");
+    assert.match((await lastError(t, "k-huge")) ?? "", /^malformed upstream data/);
   } finally {
     await t.close();
     await fake.close();
