@@ -3,11 +3,11 @@
  *
  * However many requests (or the scheduled job, or an admin) find a token expired at once, one refresh runs
  * per account and everyone waits for it. A refresh after an upstream refused a token is keyed to the token
- * that was sent: before refreshing it re-reads the account, so a token another request or instance already
- * renewed is used instead of refreshed again, and a refused token is never handed back as the new one. The new access
- * token, a rotated refresh token and the expiry are stored in one statement; `invalid_grant` disables the
- * account with the reason instead of retrying forever. Custom API accounts have no refresh: their API key is
- * the token.
+ * that was sent (`renew`): before refreshing it re-reads the account, so a token another request or
+ * instance already renewed is used instead of refreshed again, and a refused token is never handed back as
+ * the new one. The new access token, a rotated refresh token and the expiry are stored in one statement;
+ * `invalid_grant` disables the account with the reason instead of retrying forever. Custom API accounts
+ * have no refresh: their API key is the token.
  */
 import { UpstreamError } from "../errors.ts";
 import type { Account, AccountType, Store } from "../store/types.ts";

@@ -6,10 +6,10 @@
  * The upstream call, its retries and its classification all happen before `open()` resolves, so the pool
  * can fail over before the client has seen a byte. A 401/403 that looks like a stale token is retried with
  * the token the `TokenSource` gives for the refused one (refreshed once per account, or already replaced by
- * a concurrent request), a few times at most and never with a token already refused; 5xx and network failures get a few short retries;
- * everything else becomes a classified `UpstreamError`. The body is then piped through
- * `EventStreamDecoder` and `AmazonQToClaude`; `call.signal` cancels the upstream request when the client
- * leaves.
+ * a concurrent request), never with a token already refused, and never after a refreshed token was refused
+ * too; 5xx and network failures get a few short retries; everything else becomes a classified
+ * `UpstreamError`. The body is then piped through `EventStreamDecoder` and `AmazonQToClaude`;
+ * `call.signal` cancels the upstream request when the client leaves.
  *
  * Not here: account selection, cooldowns and disabling (the pool acts on the error class), token storage
  * (`TokenSource`), pings (the HTTP edge). Error messages carry the upstream's short error text, never tokens.
@@ -62,6 +62,7 @@ const USER_AGENT =
   "aws-sdk-rust/1.3.9 ua/2.1 api/codewhispererstreaming/0.1.11582 os/macos lang/rust/1.87.0 md/appVersion-1.19.3 app/AmazonQ-For-CLI";
 const AMZ_USER_AGENT =
   "aws-sdk-rust/1.3.9 ua/2.1 api/codewhispererstreaming/0.1.11582 os/macos lang/rust/1.87.0 m/F app/AmazonQ-For-CLI";
+
 function randomId(length: number, alphabet: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length));
   let out = "";

@@ -6,8 +6,8 @@
  * such), and resolves only once the upstream has accepted the call: HTTP status checked and the first SSE
  * message read, so a 429, a 5xx, an expired token or an error chunk in a 200 becomes a classified
  * `UpstreamError` before the client has seen a byte and the pool can fail over. A 401 (or a 403 about the
- * token) is retried with the token the `TokenSource` gives for the refused one, a few times at most and never
- * with a token already refused. Then: bytes -> `TextDecoderStream` -> `EventSourceParserStream` ->
+ * token) is retried with the token the `TokenSource` gives for the refused one: never with a token already
+ * refused, and never after a refreshed token was refused too. Then: bytes -> `TextDecoderStream` -> `EventSourceParserStream` ->
  * `GeminiToClaude`, composed with `pipeThrough` so a cancelled client stream cancels the upstream body.
  *
  * It does not retry on other errors, wait, touch the store or discover projects: the account must carry
