@@ -28,9 +28,17 @@ export function serveFake(
   return fake;
 }
 
-/** Waits until the request is aborted (the client gave up), then answers something nobody reads. */
-export async function neverAnswer(request: Request): Promise<Response> {
-  await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+/**
+ * Withholds the headers until the client gives up, or for at most `ms` (the server cannot always tell that
+ * an aborted client left, and the test must be able to stop it), then answers something nobody reads.
+ */
+export async function neverAnswer(request: Request, ms = 1_000): Promise<Response> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+    request.signal.addEventListener("abort", resolve, { once: true });
+  });
+  clearTimeout(timer);
   return new Response("too late");
 }
 

@@ -16,7 +16,8 @@ import { estimator, TEST_SIGNER } from "../_helpers/test_app.ts";
 import { account, claudeRequest, CountingTokens, eventFrame } from "../amazonq/_helpers.ts";
 import { chunk, geminiAccount, sse } from "../gemini/_helpers.ts";
 import { customAccount } from "../openai/_fake_upstream.ts";
-import { chunkedHead, rawServer, serveFake } from "./_servers.ts";
+import type { UpstreamTimeouts } from "../../lib/upstream/upstream_call.ts";
+import { chunkedHead, neverAnswer, rawServer, serveFake, stallAfter } from "./_servers.ts";
 
 function call(target: Account): ChannelCall {
   return {
@@ -70,13 +71,18 @@ const CLAUDE_FIRST = [
 ].join("");
 
 const cases: Array<
-  { name: string; body: Uint8Array | string; type: string; make(url: string): [Channel, Account] }
+  {
+    name: string;
+    body: Uint8Array | string;
+    type: string;
+    make(url: string, timeouts?: Partial<UpstreamTimeouts>): [Channel, Account];
+  }
 > = [
   {
     name: "Amazon Q",
     body: eventFrame("assistantResponseEvent", { content: "Hel" }),
     type: "application/vnd.amazon.eventstream",
-    make: (url) => [
+    make: (url, timeouts) => [
       new AmazonQChannel({
         fetch,
         tokens: new CountingTokens(),
@@ -84,6 +90,7 @@ const cases: Array<
         signer: TEST_SIGNER,
         estimator: estimator(),
         sleep: () => Promise.resolve(),
+        ...(timeouts ? { timeouts } : {}),
       }),
       account(),
     ],
@@ -92,8 +99,14 @@ const cases: Array<
     name: "Gemini",
     body: sse(chunk([{ text: "Hel" }])),
     type: "text/event-stream",
-    make: (url) => [
-      new GeminiChannel({ fetch, tokens: new CountingTokens(), apiEndpoint: url, userAgent: "test" }),
+    make: (url, timeouts) => [
+      new GeminiChannel({
+        fetch,
+        tokens: new CountingTokens(),
+        apiEndpoint: url,
+        userAgent: "test",
+        ...(timeouts ? { timeouts } : {}),
+      }),
       geminiAccount({ api_endpoint: url }),
     ],
   },
@@ -101,8 +114,8 @@ const cases: Array<
     name: "custom OpenAI",
     body: OPENAI_FIRST,
     type: "text/event-stream",
-    make: (url) => [
-      new CustomChannel({ fetch, sign: (t) => t }),
+    make: (url, timeouts) => [
+      new CustomChannel({ fetch, sign: (t) => t, ...(timeouts ? { timeouts } : {}) }),
       customAccount({ api_base: `${url}/v1`, format: "openai", model: "gpt-x" }),
     ],
   },
@@ -110,8 +123,8 @@ const cases: Array<
     name: "Claude passthrough",
     body: CLAUDE_FIRST,
     type: "text/event-stream",
-    make: (url) => [
-      new CustomChannel({ fetch, sign: (t) => t }),
+    make: (url, timeouts) => [
+      new CustomChannel({ fetch, sign: (t) => t, ...(timeouts ? { timeouts } : {}) }),
       customAccount({ api_base: `${url}/v1`, format: "claude", model: "claude-x" }),
     ],
   },
@@ -169,6 +182,25 @@ for (const c of cases.filter((c) => c.name !== "Amazon Q")) {
       assert.match(error.message, /^upstream broke off: the stream ended/);
     } finally {
       await server.stop();
+    }
+  });
+}
+
+for (const c of cases) {
+  Deno.test(`${c.name}: the channel applies its time limits (headers, then idle)`, async () => {
+    const silent = serveFake((request) => neverAnswer(request));
+    const stalling = serveFake(() => stallAfter(c.body, c.type));
+    const limits = { headersMs: 200, idleMs: 200, totalMs: 5_000 };
+    try {
+      const [first, firstAccount] = c.make(silent.url, limits);
+      await assert.rejects(first.open(call(firstAccount)), /upstream sent no response headers within 0\.2 s/);
+      const [second, secondAccount] = c.make(stalling.url, limits);
+      const { error } = await readUntilError(second, secondAccount);
+      assert.ok(error instanceof UpstreamError);
+      assert.equal(error.message, "upstream stalled: no data for 0.2 s");
+    } finally {
+      await silent.stop();
+      await stalling.stop();
     }
   });
 }

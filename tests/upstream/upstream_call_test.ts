@@ -25,7 +25,7 @@ function call(url: string, timeouts = SHORT, signal?: AbortSignal) {
 }
 
 Deno.test("upstreamCall: no headers within the limit is a transient failure naming it", async () => {
-  const server = serveFake(neverAnswer);
+  const server = serveFake((request) => neverAnswer(request));
   try {
     const error = await rejection(call(server.url));
     assert.equal(error.kind, "transient");
@@ -125,7 +125,7 @@ Deno.test("upstreamCall: a connection closed before or during the body is 'upstr
 });
 
 Deno.test("upstreamCall: a client that leaves aborts the call with its own reason", async () => {
-  const server = serveFake(neverAnswer);
+  const server = serveFake((request) => neverAnswer(request));
   const client = new AbortController();
   try {
     const pending = call(server.url, { headersMs: 5_000, idleMs: 5_000, totalMs: 5_000 }, client.signal);
