@@ -45,7 +45,13 @@ function appWithLimits(fake: Fake): TestApp {
 
 /** Holds the response until the client gives up, as an upstream that never sends its headers. */
 async function withhold(request: Request): Promise<Response> {
-  await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+  // Bounded: the server does not always see an aborted fetch leave, and the test must be able to stop it.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await new Promise((resolve) => {
+    timer = setTimeout(resolve, 2_000);
+    request.signal.addEventListener("abort", resolve, { once: true });
+  });
+  clearTimeout(timer);
   return new Response(null, { status: 204 });
 }
 
