@@ -42,6 +42,11 @@ export function createBackends(
 ): (parts: BackendBuildParts) => BackendParts {
   const { config, signer, estimator } = input;
   return ({ tokens, fetch, now, store }) => {
+    const timeouts = {
+      headersMs: config.upstreamTimeoutMs,
+      idleMs: config.upstreamIdleTimeoutMs,
+      totalMs: config.upstreamTotalTimeoutMs,
+    };
     const codeAssist = new CodeAssistClient({ fetch, userAgent: config.gemini.userAgent, now });
     const flow = new GeminiOAuthFlow({
       fetch,
@@ -76,6 +81,7 @@ export function createBackends(
           signer,
           estimator,
           now,
+          timeouts,
         }),
         gemini: new GeminiChannel({
           fetch,
@@ -83,8 +89,9 @@ export function createBackends(
           apiEndpoint: config.gemini.apiEndpoint,
           userAgent: config.gemini.userAgent,
           now,
+          timeouts,
         }),
-        custom_api: new CustomChannel({ fetch, sign: (thinking) => signer.sign(thinking), now }),
+        custom_api: new CustomChannel({ fetch, sign: (thinking) => signer.sign(thinking), now, timeouts }),
       },
       refreshers: {
         amazonq: new AmazonQRefresher({

@@ -42,7 +42,12 @@ export interface Config {
   readonly maxConnectionsPerIp: number;
   /** Open connections in total (0 = no cap; running out of descriptors is survived either way). */
   readonly maxConnections: number;
+  /** Until an upstream's response headers arrive. */
   readonly upstreamTimeoutMs: number;
+  /** Between upstream body bytes once streaming. */
+  readonly upstreamIdleTimeoutMs: number;
+  /** The whole of one upstream call, body included. */
+  readonly upstreamTotalTimeoutMs: number;
   readonly maxFailoverAttempts: number;
   /** How stale cached accounts, routing config and client keys may be after another instance wrote them. */
   readonly cacheStalenessMs: number;
@@ -99,6 +104,8 @@ export const CONFIG_VARIABLES = [
   "MAX_CONNECTIONS_PER_IP",
   "MAX_CONNECTIONS",
   "UPSTREAM_TIMEOUT_SECONDS",
+  "UPSTREAM_IDLE_TIMEOUT_SECONDS",
+  "UPSTREAM_TOTAL_TIMEOUT_SECONDS",
   "MAX_FAILOVER_ATTEMPTS",
   "CACHE_STALENESS_MS",
   "ENABLE_AUTO_REFRESH",
@@ -245,6 +252,8 @@ export function parseConfig(get: EnvGetter): Config {
     maxConnectionsPerIp: r.int("MAX_CONNECTIONS_PER_IP", 256, 0, 1_000_000),
     maxConnections: r.int("MAX_CONNECTIONS", 0, 0, 1_000_000),
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
+    upstreamIdleTimeoutMs: r.int("UPSTREAM_IDLE_TIMEOUT_SECONDS", 120, 5, 3600) * 1000,
+    upstreamTotalTimeoutMs: r.int("UPSTREAM_TOTAL_TIMEOUT_SECONDS", 3600, 5, 24 * 3600) * 1000,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
     cacheStalenessMs: r.int("CACHE_STALENESS_MS", 1000, 0, 60_000),
     autoRefresh: r.bool("ENABLE_AUTO_REFRESH", true),

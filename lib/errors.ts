@@ -170,7 +170,8 @@ export class ConfigError extends Error {
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof UpstreamError) return error.clientError();
-  if (error instanceof ProtocolError) {
+  // `ParseError` is the SSE parser's (an event line over its buffer limit): upstream data, not our bug.
+  if (error instanceof ProtocolError || (error instanceof Error && error.name === "ParseError")) {
     return new ApiError("api_error", `upstream sent malformed data: ${error.message}`, {
       status: 502,
       cause: error,

@@ -58,7 +58,9 @@ function newMessageId(): string {
 
 function asUpstreamError(error: unknown): UpstreamError | null {
   if (error instanceof UpstreamError) return error;
-  if (error instanceof ProtocolError) {
+  // `ParseError` is the SSE parser's (an event line over its buffer limit): the upstream's data, so the
+  // account's failure, like a `ProtocolError`.
+  if (error instanceof ProtocolError || (error instanceof Error && error.name === "ParseError")) {
     return new UpstreamError("transient", `malformed upstream data: ${error.message}`, {
       provider: "stream",
       cause: error,

@@ -25,10 +25,35 @@ export interface TokenRefresher {
   refresh(account: Account, signal?: AbortSignal): Promise<RefreshedTokens>;
 }
 
-export interface TokenSource {
+export interface AccessTokenOptions {
   /**
-   * A usable access token for the account. With `forceRefresh`, refreshes even if the stored token looks
-   * valid (after the upstream refused it); concurrent callers share one refresh per account.
+   * The token this caller sent and the upstream refused. If the account already holds another token (a
+   * concurrent request refreshed it), that one is returned without refreshing; otherwise the account is
+   * refreshed once, however many callers report the same refused token.
    */
-  accessToken(account: Account, options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<string>;
+  staleToken?: string;
+  /** Refresh even if the stored token looks valid (an admin's manual refresh). */
+  forceRefresh?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The token to retry with after a refusal, and whether a refresh produced it. */
+export interface RenewedToken {
+  token: string;
+  /**
+   * True when a refresh (this caller's or one it joined) produced the token: if the upstream refuses that
+   * one too, a refresh does not fix the account. False when a concurrent request had already renewed the
+   * token: that one may have been revoked as well, and refusing it says nothing yet.
+   */
+  refreshed: boolean;
+}
+
+export interface TokenSource {
+  /** A usable access token for the account; concurrent callers share one refresh per account. */
+  accessToken(account: Account, options?: AccessTokenOptions): Promise<string>;
+  /**
+   * After an upstream refused `staleToken` (the token actually sent): the account's newer token if it
+   * already has one, otherwise one refresh per account however many callers report the same token.
+   */
+  renew(account: Account, staleToken: string, signal?: AbortSignal): Promise<RenewedToken>;
 }

@@ -1,13 +1,15 @@
 /**
  * `AmazonQChannel`: the Amazon Q / Kiro backend behind the `Channel` contract.
  *
- * Follows amazonq.md §2.1-2.2 (AWS JSON 1.0 RPC call: `X-Amz-Target`, `application/x-amz-json-1.0`, bearer
- * token), §6 (web search through `/mcp`) and §7.3 (error handling): the upstream call, its retries and its
- * classification all happen before `open()` resolves, so the pool can fail over before the client has seen a
- * byte. A 401/403 that looks like a stale token is retried once after a forced refresh, never in a loop (the
- * Python loops forever, §9 item 9); 5xx and network failures get a few short retries; everything else
- * becomes a classified `UpstreamError`. The body is then piped through `EventStreamDecoder` and
- * `AmazonQToClaude`; `call.signal` goes to `fetch`, so a client that leaves cancels the upstream request.
+ * An AWS JSON 1.0 RPC call (`X-Amz-Target`, `application/x-amz-json-1.0`, bearer token) made through
+ * `upstreamCall` (time limits, no redirects, cut connections named as such); web search goes through `/mcp`.
+ * The upstream call, its retries and its classification all happen before `open()` resolves, so the pool
+ * can fail over before the client has seen a byte. A 401/403 that looks like a stale token is retried with
+ * the token the `TokenSource` gives for the refused one (refreshed once per account, or already replaced by
+ * a concurrent request), never with a token already refused, and never after a refreshed token was refused
+ * too; 5xx and network failures get a few short retries; everything else becomes a classified
+ * `UpstreamError`. The body is then piped through `EventStreamDecoder` and `AmazonQToClaude`;
+ * `call.signal` cancels the upstream request when the client leaves.
  *
  * Not here: account selection, cooldowns and disabling (the pool acts on the error class), token storage
  * (`TokenSource`), pings (the HTTP edge). Error messages carry the upstream's short error text, never tokens.
@@ -19,6 +21,11 @@ import type { ClaudeRequest } from "../claude/request_schema.ts";
 import type { ThinkingSigner } from "../claude/thinking_signer.ts";
 import { UpstreamError } from "../errors.ts";
 import type { Account } from "../store/types.ts";
+import { abortableSleep } from "../upstream/abortable_sleep.ts";
+import { backoff } from "../upstream/backoff.ts";
+import { readErrorBody } from "../upstream/read_error_body.ts";
+import { retryAfterMs } from "../upstream/retry_after.ts";
+import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
 import { AmazonQToClaude } from "./amazonq_to_claude.ts";
 import { classifyAmazonQError, isStaleTokenAnswer } from "./classify_amazonq_error.ts";
@@ -41,58 +48,20 @@ export interface AmazonQChannelOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Retries after a 5xx or network failure (default 2). */
   maxServerRetries?: number;
+  /** Time limits of one upstream call (`upstreamCall` defaults). */
+  timeouts?: Partial<UpstreamTimeouts>;
+  /** Randomness for backoff jitter (default `Math.random`). */
+  random?: () => number;
 }
 
+/** Refused tokens replaced before a refusal counts against the account. */
+const MAX_TOKEN_RETRIES = 3;
 const TARGET = "AmazonCodeWhispererStreamingService.GenerateAssistantResponse";
 /** The Q CLI's identity (amazonq.md §2.2); the upstream serves CLI-origin requests from the CLI quota pool. */
 const USER_AGENT =
   "aws-sdk-rust/1.3.9 ua/2.1 api/codewhispererstreaming/0.1.11582 os/macos lang/rust/1.87.0 md/appVersion-1.19.3 app/AmazonQ-For-CLI";
 const AMZ_USER_AGENT =
   "aws-sdk-rust/1.3.9 ua/2.1 api/codewhispererstreaming/0.1.11582 os/macos lang/rust/1.87.0 m/F app/AmazonQ-For-CLI";
-/** Error bodies are short JSON; reading more would only let a broken proxy make us buffer megabytes. */
-const ERROR_BODY_LIMIT = 64 * 1024;
-
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-async function readErrorBody(response: Response): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < ERROR_BODY_LIMIT) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      size += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const decoder = new TextDecoder();
-  return parts.map((p) => decoder.decode(p, { stream: true })).join("") + decoder.decode();
-}
-
-function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 function randomId(length: number, alphabet: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length));
@@ -115,6 +84,8 @@ export class AmazonQChannel implements Channel {
   readonly #now: () => number;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly #maxServerRetries: number;
+  readonly #timeouts: Partial<UpstreamTimeouts> | undefined;
+  readonly #random: (() => number) | undefined;
 
   constructor(options: AmazonQChannelOptions) {
     this.#fetch = options.fetch;
@@ -125,8 +96,10 @@ export class AmazonQChannel implements Channel {
     this.#signer = options.signer;
     this.#estimator = options.estimator;
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? defaultSleep;
+    this.#sleep = options.sleep ?? abortableSleep;
     this.#maxServerRetries = options.maxServerRetries ?? 2;
+    this.#timeouts = options.timeouts;
+    this.#random = options.random;
   }
 
   /** Claude's `web_search` server tool is answered through Amazon Q's MCP search, whatever the model. */
@@ -242,24 +215,29 @@ export class AmazonQChannel implements Channel {
   ): Promise<Response> {
     const { account, signal } = call;
     let token = await this.#tokens.accessToken(account, { signal });
+    const refused = new Set<string>();
     let refreshed = false;
     let serverRetries = 0;
     for (let attempt = 1;; attempt++) {
       let response: Response;
       try {
-        response = await this.#fetch(url, { method: "POST", headers: headers(token, attempt), body, signal });
-      } catch (cause) {
+        response = await upstreamCall(url, { method: "POST", headers: headers(token, attempt), body }, {
+          fetch: this.#fetch,
+          provider: "amazonq",
+          signal,
+          timeouts: this.#timeouts,
+        });
+      } catch (error) {
         if (signal.aborted) throw signal.reason;
-        if (serverRetries < this.#maxServerRetries) {
+        // A network failure (it has a cause) gets a short retry; a redirect or a time limit that passed
+        // would only repeat on the same account, so the pool moves on at once.
+        const network = error instanceof UpstreamError && error.cause !== undefined;
+        if (network && serverRetries < this.#maxServerRetries) {
           serverRetries++;
           await this.#sleep(this.#backoff(serverRetries), signal);
           continue;
         }
-        const why = cause instanceof Error ? cause.message : String(cause);
-        throw new UpstreamError("transient", `Amazon Q could not be reached: ${why}`, {
-          provider: "amazonq",
-          cause,
-        });
+        throw error;
       }
       const contentType = response.headers.get("content-type") ?? "";
       // A 200 that is not an event stream (a captive proxy's page, a JSON error from a gateway) would only
@@ -270,17 +248,24 @@ export class AmazonQChannel implements Channel {
         return response;
       }
       const status = response.status;
-      const text = await readErrorBody(response).catch(() => "");
-      if (!refreshed && isStaleTokenAnswer(status, text)) {
-        refreshed = true;
-        token = await this.#tokens.accessToken(account, { forceRefresh: true, signal });
-        continue;
+      const text = await readErrorBody(response);
+      if (!refreshed && refused.size < MAX_TOKEN_RETRIES && isStaleTokenAnswer(status, text)) {
+        // The token that was sent is declared stale. The source answers with the account's newer token
+        // (then a refusal says nothing yet: a concurrent request renewed it, and it may have been revoked
+        // too) or with one it refreshed (then a refusal means a refresh does not fix this account).
+        refused.add(token);
+        const next = await this.#tokens.renew(account, token, signal);
+        if (!refused.has(next.token)) {
+          token = next.token;
+          refreshed = next.refreshed;
+          continue;
+        }
       }
       const error = classifyAmazonQError({
         status,
         type: response.headers.get("x-amzn-errortype") ?? undefined,
         body: text,
-        retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), this.#now()),
+        retryAfterMs: retryAfterMs(response.headers, this.#now()),
         now: this.#now(),
       });
       if (status >= 500 && error.kind === "transient" && serverRetries < this.#maxServerRetries) {
@@ -294,6 +279,6 @@ export class AmazonQChannel implements Channel {
 
   /** Short exponential backoff with jitter: ~250 ms, ~500 ms, ~1 s ... */
   #backoff(retry: number): number {
-    return 250 * 2 ** (retry - 1) + Math.floor(Math.random() * 100);
+    return backoff(retry, this.#random ? { random: this.#random } : {});
   }
 }

@@ -15,6 +15,7 @@
  */
 import type { RefreshedTokens, TokenRefresher } from "../accounts/token_source.ts";
 import { UpstreamError } from "../errors.ts";
+import { upstreamCall } from "../upstream/upstream_call.ts";
 import type { Account } from "../store/types.ts";
 
 export interface AmazonQRefresherOptions {
@@ -102,16 +103,20 @@ export class AmazonQRefresher implements TokenRefresher {
     let response: Response;
     let text: string;
     try {
-      response = await this.#fetch(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
+      // No redirects: the refresh token must go only where it was configured to go.
+      response = await upstreamCall(url, { method: "POST", headers, body: JSON.stringify(body) }, {
+        fetch: this.#fetch,
+        provider: "amazonq",
         signal: combined,
       });
       text = await response.text();
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
-      const why = timeout.aborted ? "timed out" : "network error";
+      const why = timeout.aborted
+        ? "timed out"
+        : cause instanceof UpstreamError
+        ? cause.message
+        : "network error";
       throw new UpstreamError("transient", `${flavour} token refresh failed: ${why}`, {
         provider: "amazonq",
         cause,

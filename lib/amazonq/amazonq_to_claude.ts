@@ -18,7 +18,8 @@
  * content arrived, the end of the body is the end of the answer. If none did, the answer counts as complete
  * (and empty) only when the upstream sent its closing bookkeeping frames (`metadataEvent`, `meteringEvent`,
  * `contextUsageEvent`), which it sends after a finished generation; a body that ends with no content and no
- * such frame (an empty 200, or only `initial-response`) is a `ProtocolError`, not an empty success. A body cut
+ * such frame (an empty 200, or only `initial-response`) is a cut connection (`brokeOff`), not an empty
+ * success. A body cut
  * inside a frame never reaches `flush`: the decoder errors first.
  *
  * Not here: pings and timeouts (the HTTP edge), logging, fetching, reading configuration.
@@ -27,6 +28,7 @@ import type { ClaudeStreamEvent, StopReason, Usage } from "../claude/events.ts";
 import { messageStart } from "../claude/events.ts";
 import { BlockSequencer } from "../claude/block_sequencer.ts";
 import { ProtocolError } from "../errors.ts";
+import { brokeOff } from "../upstream/broke_off.ts";
 import { classifyAmazonQError } from "./classify_amazonq_error.ts";
 import type { EventStreamFrame, EventStreamHeaderValue } from "./event_stream_decoder.ts";
 import { ThinkingTagParser } from "./thinking_tag_parser.ts";
@@ -236,7 +238,8 @@ class Translator {
     if (this.#done) return;
     this.#ending = true;
     if (!this.#sawContent && !this.#sawTrailer) {
-      throw new ProtocolError("Amazon Q ended the response without any content or completion frame");
+      // A connection closed before anything arrived: a cut, not bad data, so the pool fails over.
+      throw brokeOff("amazonq", "Amazon Q closed the stream before any content");
     }
     this.#parser?.end();
     if (this.#done) return; // the flushed text hit a stop sequence or the token limit

@@ -9,6 +9,7 @@
  * No secrets in error messages; no storage here.
  */
 import type { NewAccount } from "../store/types.ts";
+import { upstreamCall } from "../upstream/upstream_call.ts";
 
 export interface DeviceLoginOptions {
   fetch: typeof fetch;
@@ -179,7 +180,7 @@ export class DeviceLogin {
     let response: Response;
     let text: string;
     try {
-      response = await this.#fetch(`${this.#base}${path}`, {
+      response = await upstreamCall(`${this.#base}${path}`, {
         method: "POST",
         headers: {
           "content-type": "application/json",
@@ -190,6 +191,9 @@ export class DeviceLogin {
           "amz-sdk-invocation-id": crypto.randomUUID(),
         },
         body: JSON.stringify(body),
+      }, {
+        fetch: this.#fetch,
+        provider: "amazonq-oidc",
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       text = await response.text();

@@ -10,6 +10,8 @@
  * and its sleep is injectable. It is not the chat path (`gemini_channel.ts`).
  */
 import { UpstreamError } from "../errors.ts";
+import { upstreamCall } from "../upstream/upstream_call.ts";
+import { abortableSleep } from "../upstream/abortable_sleep.ts";
 import { classifyGoogleError } from "./google_error.ts";
 
 export interface CodeAssistClientOptions {
@@ -48,16 +50,6 @@ export interface ModelQuota {
 
 const METADATA = { ideType: "ANTIGRAVITY", platform: "PLATFORM_UNSPECIFIED", pluginType: "GEMINI" };
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
-}
-
 /** `cloudaicompanionProject` is a string in loadCodeAssist and `{id,name}` in onboarding results. */
 function projectId(value: unknown): string | undefined {
   if (typeof value === "string" && value) return value;
@@ -83,17 +75,19 @@ export class CodeAssistClient {
   ): Promise<Record<string, unknown>> {
     let response: Response;
     try {
-      response = await this.#options.fetch(url, {
+      // The endpoint can be set per account by an admin: a redirect is an error, never followed.
+      response = await upstreamCall(url, {
         method,
         headers: {
           "authorization": `Bearer ${accessToken}`,
           "content-type": "application/json",
           "user-agent": this.#options.userAgent,
         },
-        body: method === "POST" ? JSON.stringify(body ?? {}) : undefined,
-        signal,
-      });
+        body: method === "POST" ? JSON.stringify(body ?? {}) : null,
+      }, { fetch: this.#options.fetch, provider: "gemini", signal });
     } catch (cause) {
+      if (signal?.aborted) throw signal.reason ?? cause;
+      if (cause instanceof UpstreamError) throw cause;
       throw new UpstreamError("transient", `Code Assist unreachable: ${(cause as Error)?.message ?? cause}`, {
         provider: "gemini",
         cause,
@@ -159,7 +153,7 @@ export class CodeAssistClient {
       body,
       options.signal,
     );
-    const sleep = this.#options.sleep ?? defaultSleep;
+    const sleep = this.#options.sleep ?? abortableSleep;
     const attempts = this.#options.maxPollAttempts ?? 12;
     for (let attempt = 0; operation.done !== true; attempt++) {
       if (attempt >= attempts) {

@@ -2,11 +2,12 @@
  * `GeminiChannel`: serves a Claude request from a Gemini Code Assist (Antigravity) account.
  *
  * Converts the request (`claudeToGemini`), POSTs `{endpoint}/v1internal:streamGenerateContent?alt=sse` with
- * the account's bearer token and the call's abort signal, and resolves only once the upstream has accepted
- * the call: HTTP status checked and the first SSE message read, so a 429, a 5xx, an expired token or an
- * error chunk in a 200 becomes a classified `UpstreamError` before the client has seen a byte and the pool
- * can fail over (`gemini_and_custom.md` §3.5 "Recommended"). A 401 (or a 403 about the token) gets one
- * forced token refresh and one retry. Then: bytes -> `TextDecoderStream` -> `EventSourceParserStream` ->
+ * the account's bearer token through `upstreamCall` (time limits, no redirects, cut connections named as
+ * such), and resolves only once the upstream has accepted the call: HTTP status checked and the first SSE
+ * message read, so a 429, a 5xx, an expired token or an error chunk in a 200 becomes a classified
+ * `UpstreamError` before the client has seen a byte and the pool can fail over. A 401 (or a 403 about the
+ * token) is retried with the token the `TokenSource` gives for the refused one: never with a token already
+ * refused, and never after a refreshed token was refused too. Then: bytes -> `TextDecoderStream` -> `EventSourceParserStream` ->
  * `GeminiToClaude`, composed with `pipeThrough` so a cancelled client stream cancels the upstream body.
  *
  * It does not retry on other errors, wait, touch the store or discover projects: the account must carry
@@ -17,6 +18,9 @@ import type { Channel, ChannelCall } from "../accounts/channel.ts";
 import type { TokenSource } from "../accounts/token_source.ts";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
 import { UpstreamError } from "../errors.ts";
+import { brokeOff } from "../upstream/broke_off.ts";
+import { readErrorBody } from "../upstream/read_error_body.ts";
+import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
 import { classifyGoogleError } from "./google_error.ts";
 import { GeminiToClaude } from "./gemini_to_claude.ts";
 import { claudeToGemini, geminiSessionId } from "./request_converter.ts";
@@ -33,38 +37,14 @@ export interface GeminiChannelOptions {
    * (failing over to another account is the pool's job).
    */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Time limits of one upstream call (`upstreamCall` defaults). */
+  timeouts?: Partial<UpstreamTimeouts>;
 }
 
 /** An SSE line longer than this is not Code Assist talking: fail instead of buffering without end. */
 const MAX_SSE_BUFFER_CHARS = 16 * 1024 * 1024;
-/** How much of an error body is read to classify it. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
-
-async function readErrorBody(response: Response): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_ERROR_BODY_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // A body that breaks off still classifies by its status.
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all.subarray(0, MAX_ERROR_BODY_BYTES));
-}
+/** Refused tokens replaced before a refusal counts against the account. */
+const MAX_TOKEN_RETRIES = 3;
 
 /** True when a 403 is about the token rather than about the account or project. */
 function isTokenRefusal(status: number, body: string): boolean {
@@ -108,17 +88,22 @@ export class GeminiChannel implements Channel {
     const url = `${endpoint}/v1internal:streamGenerateContent?alt=sse`;
 
     let token = await this.#options.tokens.accessToken(account, { signal });
+    const refused = new Set<string>();
+    let refreshed = false;
     let response = await this.#post(url, token, body, signal);
-    if (!response.ok) {
+    while (!response.ok) {
       const text = await readErrorBody(response);
-      if (!isTokenRefusal(response.status, text)) {
+      if (refreshed || refused.size >= MAX_TOKEN_RETRIES || !isTokenRefusal(response.status, text)) {
         throw classifyGoogleError(response.status, text, { now: this.#now() });
       }
-      token = await this.#options.tokens.accessToken(account, { forceRefresh: true, signal });
+      // The token that was sent is declared stale. A refused token that a refresh produced means a refresh
+      // does not fix the account; one a concurrent request renewed may simply have been revoked too.
+      refused.add(token);
+      const next = await this.#options.tokens.renew(account, token, signal);
+      if (refused.has(next.token)) throw classifyGoogleError(response.status, text, { now: this.#now() });
+      token = next.token;
+      refreshed = next.refreshed;
       response = await this.#post(url, token, body, signal);
-      if (!response.ok) {
-        throw classifyGoogleError(response.status, await readErrorBody(response), { now: this.#now() });
-      }
     }
     if (!response.body) {
       throw new UpstreamError("transient", "Gemini answered 200 without a body", {
@@ -137,26 +122,17 @@ export class GeminiChannel implements Channel {
     );
   }
 
-  async #post(url: string, token: string, body: string, signal: AbortSignal): Promise<Response> {
-    try {
-      return await this.#options.fetch(url, {
-        method: "POST",
-        headers: {
-          "authorization": `Bearer ${token}`,
-          "content-type": "application/json",
-          "accept": "text/event-stream",
-          "user-agent": this.#options.userAgent,
-        },
-        body,
-        signal,
-      });
-    } catch (cause) {
-      if (signal.aborted) throw signal.reason ?? cause;
-      throw new UpstreamError("transient", `Gemini request failed: ${(cause as Error)?.message ?? cause}`, {
-        provider: "gemini",
-        cause,
-      });
-    }
+  #post(url: string, token: string, body: string, signal: AbortSignal): Promise<Response> {
+    return upstreamCall(url, {
+      method: "POST",
+      headers: {
+        "authorization": `Bearer ${token}`,
+        "content-type": "application/json",
+        "accept": "text/event-stream",
+        "user-agent": this.#options.userAgent,
+      },
+      body,
+    }, { fetch: this.#options.fetch, provider: "gemini", signal, timeouts: this.#options.timeouts });
   }
 
   /**
@@ -170,11 +146,9 @@ export class GeminiChannel implements Channel {
       .pipeThrough(new EventSourceParserStream({ maxBufferSize: MAX_SSE_BUFFER_CHARS }))
       .getReader();
     const transient = (cause: unknown) =>
-      cause instanceof UpstreamError ? cause : new UpstreamError(
-        "transient",
-        `Gemini stream broke off: ${(cause as Error)?.message ?? cause}`,
-        { provider: "gemini", cause },
-      );
+      cause instanceof UpstreamError
+        ? cause
+        : brokeOff("gemini", (cause as Error)?.message ?? String(cause), cause);
     let first: ReadableStreamReadResult<EventSourceMessage>;
     try {
       first = await reader.read();
@@ -182,11 +156,7 @@ export class GeminiChannel implements Channel {
       await reader.cancel().catch(() => {});
       throw transient(cause);
     }
-    if (first.done) {
-      throw new UpstreamError("transient", "Gemini answered 200 with an empty stream", {
-        provider: "gemini",
-      });
-    }
+    if (first.done) throw brokeOff("gemini", "Gemini closed the stream before any content");
     // Only a chunk that can be an error is parsed here; the stage parses every chunk once anyway.
     if (first.value.data.includes('"error"')) {
       let parsed: unknown;

@@ -11,6 +11,7 @@
  */
 import type { RefreshedTokens, TokenRefresher } from "../accounts/token_source.ts";
 import { UpstreamError } from "../errors.ts";
+import { upstreamCall } from "../upstream/upstream_call.ts";
 import type { Account } from "../store/types.ts";
 import type { CodeAssistClient } from "./code_assist_client.ts";
 
@@ -63,7 +64,8 @@ export class GeminiRefresher implements TokenRefresher {
 
     let response: Response;
     try {
-      response = await this.#options.fetch(this.#options.tokenEndpoint, {
+      // No redirects: the refresh token must go only where it was configured to go.
+      response = await upstreamCall(this.#options.tokenEndpoint, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", "accept": "application/json" },
         body: new URLSearchParams({
@@ -72,12 +74,14 @@ export class GeminiRefresher implements TokenRefresher {
           refresh_token: decodeRefreshToken(account.refreshToken),
           grant_type: "refresh_token",
         }),
-        signal,
-      });
+      }, { fetch: this.#options.fetch, provider: "google-oauth", signal });
     } catch (cause) {
+      if (signal?.aborted) throw signal.reason ?? cause;
       throw fail(
         "transient",
-        `Google token endpoint unreachable: ${(cause as Error)?.name ?? "error"}`,
+        `Google token endpoint unreachable: ${
+          cause instanceof UpstreamError ? cause.message : (cause as Error)?.name ?? "error"
+        }`,
         undefined,
         cause,
       );

@@ -19,6 +19,7 @@ import type { EventSourceMessage } from "eventsource-parser/stream";
 import { BlockSequencer } from "../claude/block_sequencer.ts";
 import { type ClaudeStreamEvent, messageStart, type StopReason, type Usage } from "../claude/events.ts";
 import { ProtocolError, UpstreamError } from "../errors.ts";
+import { brokeOff } from "../upstream/broke_off.ts";
 import { classifyGoogleError } from "./google_error.ts";
 import { encodeToolUseId, SKIP_THOUGHT_SIGNATURE } from "./thought_signature.ts";
 
@@ -160,9 +161,7 @@ class GeminiStreamState {
   finish(emit: (event: ClaudeStreamEvent) => void): void {
     const reason = this.#finishReason ?? (this.#blockReason ? "PROMPT_BLOCKED" : undefined);
     if (reason === undefined) {
-      throw new UpstreamError("transient", "Gemini stream ended without a finish reason (cut off)", {
-        provider: "gemini",
-      });
+      throw brokeOff("gemini", "the stream ended without a finish reason");
     }
     this.#sealThinking();
     let stopReason: StopReason;

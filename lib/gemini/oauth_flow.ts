@@ -17,6 +17,7 @@ import type { Config } from "../config.ts";
 import { MemoryPendingSignIns, type PendingSignIn, type PendingSignInStore } from "./pending_sign_ins.ts";
 import { SignInsPerAddress } from "./sign_ins_per_address.ts";
 import { ApiError, UpstreamError } from "../errors.ts";
+import { upstreamCall } from "../upstream/upstream_call.ts";
 import type { NewAccount } from "../store/types.ts";
 import type { CodeAssistClient, ModelQuota } from "./code_assist_client.ts";
 
@@ -206,7 +207,7 @@ export class GeminiOAuthFlow {
     const { config } = this.#options;
     let response: Response;
     try {
-      response = await this.#options.fetch(config.tokenEndpoint, {
+      response = await upstreamCall(config.tokenEndpoint, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", "accept": "application/json" },
         body: new URLSearchParams({
@@ -217,8 +218,7 @@ export class GeminiOAuthFlow {
           grant_type: "authorization_code",
           redirect_uri: pending.redirectUri,
         }),
-        signal,
-      });
+      }, { fetch: this.#options.fetch, provider: "google-oauth", signal });
     } catch (cause) {
       throw new ApiError("api_error", "Could not reach Google to exchange the authorization code", {
         status: 502,
@@ -294,9 +294,14 @@ export class GeminiOAuthFlow {
     const endpoint = this.#options.config.userinfoEndpoint;
     if (!endpoint) return undefined;
     try {
-      const response = await this.#options.fetch(endpoint, {
+      const response = await upstreamCall(endpoint, {
+        method: "GET",
         headers: { authorization: `Bearer ${accessToken}` },
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000),
+      }, {
+        fetch: this.#options.fetch,
+        provider: "google-oauth",
+        signal,
+        timeouts: { headersMs: 10_000, totalMs: 10_000 },
       });
       if (!response.ok) {
         await response.body?.cancel();

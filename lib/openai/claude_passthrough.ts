@@ -10,7 +10,8 @@
  */
 import type { EventSourceMessage } from "eventsource-parser/stream";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
-import { ProtocolError, UpstreamError } from "../errors.ts";
+import { ProtocolError } from "../errors.ts";
+import { brokeOff } from "../upstream/broke_off.ts";
 import { upstreamError } from "./upstream_error.ts";
 
 export interface ClaudePassthroughOptions {
@@ -66,9 +67,7 @@ export class ClaudePassthrough extends TransformStream<EventSourceMessage, Claud
       },
       flush() {
         if (!stopped) {
-          throw new UpstreamError("transient", "upstream stream ended before message_stop", {
-            provider: "claude",
-          });
+          throw brokeOff("claude", "the stream ended before message_stop");
         }
       },
     });

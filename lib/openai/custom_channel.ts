@@ -3,12 +3,12 @@
  * (`format:"openai"`) or the Anthropic Messages API (`format:"claude"`).
  *
  * It implements the pool's `Channel` contract (`lib/accounts/channel.ts`): build the upstream request, call
- * the injected `fetch` with the client's abort signal, check the status, and resolve with a stream of
+ * it through `upstreamCall` (the client's abort signal, time limits, no redirects: the URL is admin-set and
+ * a followed 307 would re-send the conversation elsewhere), check the status, and resolve with a stream of
  * Claude events only once the upstream accepted the call. Every HTTP failure rejects with a classified
- * `UpstreamError` (`upstream_error.ts`) before the client has seen a byte; the reference turned them into
- * an empty successful message or an error event under HTTP 200 (`gemini_and_custom.md` §4.6, §4.7, §8
- * items 3 and 16). Follows §4.1-§4.8; URL rules are in `custom_upstream_url.ts`, the Claude-format body
- * and Azure rules in `claude_passthrough_body.ts`. It holds no state between calls and never logs; the API
+ * `UpstreamError` (`upstream_error.ts`) before the client has seen a byte, never an empty successful
+ * message. URL rules are in `custom_upstream_url.ts`, the Claude-format body and Azure rules in
+ * `claude_passthrough_body.ts`. It holds no state between calls and never logs; the API
  * key goes only into the upstream request headers.
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
@@ -16,12 +16,13 @@ import type { EventSourceMessage } from "eventsource-parser/stream";
 import type { Channel, ChannelCall } from "../accounts/channel.ts";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
 import { UpstreamError } from "../errors.ts";
+import { readErrorBody } from "../upstream/read_error_body.ts";
+import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
 import { ClaudePassthrough } from "./claude_passthrough.ts";
 import { claudePassthroughBody } from "./claude_passthrough_body.ts";
 import { claudeToOpenAIRequest } from "./claude_to_openai_request.ts";
 import { type CustomAccountSettings, customAccountSettings } from "./custom_account_settings.ts";
 import { customUpstreamUrl } from "./custom_upstream_url.ts";
-import { guardUpstreamBody } from "./guard_upstream_body.ts";
 import { OpenAIToClaude } from "./openai_to_claude.ts";
 import type { OpenAIChatChunk } from "./openai_types.ts";
 import { upstreamError } from "./upstream_error.ts";
@@ -33,13 +34,12 @@ export interface CustomChannelOptions {
   sign(thinking: string): string;
   /** Clock for `retry-after` dates. @default Date.now */
   now?: () => number;
+  /** Time limits of one upstream call (`upstreamCall` defaults). */
+  timeouts?: Partial<UpstreamTimeouts>;
 }
 
 /** Longest SSE event buffered before the stream is failed, so a broken upstream cannot exhaust memory. */
 const MAX_SSE_BUFFER = 8 * 1024 * 1024;
-
-/** How much of an error body is read: enough for any JSON error, not a whole HTML page. */
-const MAX_ERROR_BODY = 64 * 1024;
 
 const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 
@@ -48,9 +48,11 @@ export class CustomChannel implements Channel {
   #fetch: typeof fetch;
   #sign: (thinking: string) => string;
   #now: () => number;
+  #timeouts: Partial<UpstreamTimeouts> | undefined;
 
   constructor(options: CustomChannelOptions) {
     this.#fetch = options.fetch;
+    this.#timeouts = options.timeouts;
     this.#sign = options.sign;
     this.#now = options.now ?? Date.now;
   }
@@ -79,7 +81,7 @@ export class CustomChannel implements Channel {
       });
     }
     if (settings.format === "openai" && isJson(response)) return await this.#fromCompletion(call, response);
-    const messages = guardUpstreamBody(response.body, { provider, signal: call.signal })
+    const messages = response.body
       .pipeThrough(new TextDecoderStream())
       .pipeThrough(new EventSourceParserStream({ maxBufferSize: MAX_SSE_BUFFER }));
     if (settings.format === "claude") {
@@ -119,21 +121,11 @@ export class CustomChannel implements Channel {
       if (beta) headers.set("anthropic-beta", beta);
       body = claudePassthroughBody(call.request, { model: call.upstreamModel, azure });
     }
-    try {
-      return await this.#fetch(customUpstreamUrl(settings.apiBase, settings.format), {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal: call.signal,
-      });
-    } catch (cause) {
-      if (call.signal.aborted) throw call.signal.reason ?? cause;
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new UpstreamError("transient", `cannot reach the upstream: ${reason}`, {
-        provider: settings.format,
-        cause,
-      });
-    }
+    return await upstreamCall(customUpstreamUrl(settings.apiBase, settings.format), {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+    }, { fetch: this.#fetch, provider: settings.format, signal: call.signal, timeouts: this.#timeouts });
   }
 
   /** Some OpenAI-compatible servers ignore `stream:true` and answer one JSON completion. */
@@ -142,6 +134,8 @@ export class CustomChannel implements Channel {
     try {
       completion = await response.json();
     } catch (cause) {
+      if (call.signal.aborted) throw call.signal.reason ?? cause;
+      if (cause instanceof UpstreamError) throw cause;
       throw new UpstreamError("transient", "upstream answered invalid JSON", { provider: "openai", cause });
     }
     if (completion?.error) throw upstreamError({ provider: "openai", body: completion });
@@ -152,24 +146,6 @@ export class CustomChannel implements Channel {
 
 function isJson(response: Response): boolean {
   return (response.headers.get("content-type") ?? "").toLowerCase().includes("application/json");
-}
-
-async function readErrorBody(response: Response): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  try {
-    while (text.length < MAX_ERROR_BODY) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-  } catch {
-    // A body cut short still tells the status; the status alone classifies the failure.
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  return text.slice(0, MAX_ERROR_BODY);
 }
 
 /**

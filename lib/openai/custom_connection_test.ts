@@ -9,7 +9,9 @@
  * appears in the result, even if an upstream echoes it back. It is not the route (which adds the admin
  * check and the response JSON), and it does not change the account.
  */
+import { UpstreamError } from "../errors.ts";
 import type { Account } from "../store/types.ts";
+import { upstreamCall } from "../upstream/upstream_call.ts";
 import { isOpenAIReasoningModel } from "./claude_to_openai_request.ts";
 import { customAccountSettings } from "./custom_account_settings.ts";
 import { customUpstreamUrl } from "./custom_upstream_url.ts";
@@ -94,12 +96,12 @@ export async function testCustomAccount(
   }
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await options.fetch(customUpstreamUrl(settings.apiBase, settings.format), {
+    // The same policy as the chat path: a redirect is reported, never followed with the key.
+    const response = await upstreamCall(customUpstreamUrl(settings.apiBase, settings.format), {
       method: "POST",
       headers,
       body: JSON.stringify(body),
-      signal,
-    });
+    }, { fetch: options.fetch, provider: settings.format, signal });
     const text = await response.text();
     if (!response.ok) {
       return {
@@ -123,6 +125,7 @@ export async function testCustomAccount(
   } catch (cause) {
     if (signal.aborted) return { ok: false, status: 504, error: `no answer within ${timeoutMs} ms` };
     const reason = cause instanceof Error ? cause.message : String(cause);
+    if (cause instanceof UpstreamError) return { ok: false, status: 502, error: scrub(reason) };
     return { ok: false, status: 502, error: scrub(`cannot reach the upstream: ${reason}`) };
   }
 }

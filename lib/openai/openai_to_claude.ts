@@ -18,7 +18,8 @@
 import type { EventSourceMessage } from "eventsource-parser/stream";
 import { BlockSequencer } from "../claude/block_sequencer.ts";
 import { type ClaudeStreamEvent, messageStart, type StopReason, type Usage } from "../claude/events.ts";
-import { ProtocolError, UpstreamError } from "../errors.ts";
+import { ProtocolError } from "../errors.ts";
+import { brokeOff } from "../upstream/broke_off.ts";
 import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIToolCallDelta, OpenAIUsage } from "./openai_types.ts";
 import { upstreamError } from "./upstream_error.ts";
 
@@ -208,9 +209,7 @@ export class OpenAIToClaude extends TransformStream<EventSourceMessage, ClaudeSt
     if (this.#ended) return;
     this.#ended = true;
     if (this.#finish === null) {
-      throw new UpstreamError("transient", "upstream stream ended before finish_reason", {
-        provider: "openai",
-      });
+      throw brokeOff("openai", "the stream ended before finish_reason");
     }
     this.#emitTools();
     this.#endThinking();

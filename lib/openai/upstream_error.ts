@@ -8,6 +8,7 @@
  * successful message (§8 item 3).
  */
 import { CLAUDE_ERROR_STATUS, type FailureClass, UpstreamError } from "../errors.ts";
+import { retryAfterMs } from "../upstream/retry_after.ts";
 
 export interface UpstreamErrorInput {
   /** `openai` or `claude`: the wire format of the custom upstream. */
@@ -70,17 +71,6 @@ function errorFields(body: unknown): ErrorFields {
       ? inner.status
       : undefined,
   };
-}
-
-function retryAfterMs(headers: Headers | undefined, now: number | undefined): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get("retry-after-ms");
-  if (ms !== null && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
-  const value = headers.get("retry-after");
-  if (value === null) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.ceil(Number(value) * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) || now === undefined ? undefined : Math.max(0, date - now);
 }
 
 function isContextOverflow(fields: ErrorFields): boolean {

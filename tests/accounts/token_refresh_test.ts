@@ -268,3 +268,30 @@ Deno.test("TokenManager: a forced refresh after a refusal reuses a token another
     await store.close();
   }
 });
+
+Deno.test("TokenManager.renew is keyed to the refused token: a newer stored token without refresh, else one refresh", async () => {
+  const clock = new Clock();
+  const store = openSqliteStore(":memory:", { now: clock.now });
+  try {
+    const refresher = new FakeRefresher(clock.now);
+    const tokens = new TokenManager(store, { amazonq: refresher }, clock.now);
+    const account = await store.accounts.create({
+      type: "amazonq",
+      refreshToken: "rt-x",
+      accessToken: "current",
+      tokenExpiresAt: null,
+    });
+    // A request that sent an older token gets the stored one, and learns no refresh produced it.
+    assert.deepEqual(await tokens.renew(account, "older"), { token: "current", refreshed: false });
+    assert.equal(refresher.calls.length, 0);
+    // Ten requests that sent the stored token share one refresh.
+    const renewed = await Promise.all(Array.from({ length: 10 }, () => tokens.renew(account, "current")));
+    assert.equal(refresher.calls.length, 1);
+    assert.ok(renewed.every((r) => r.token === "new-rt-x-1" && r.refreshed));
+    // A late request that still reports "current" gets the renewed token without another refresh.
+    assert.deepEqual(await tokens.renew(account, "current"), { token: "new-rt-x-1", refreshed: false });
+    assert.equal(refresher.calls.length, 1);
+  } finally {
+    await store.close();
+  }
+});

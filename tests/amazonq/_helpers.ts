@@ -5,7 +5,7 @@
 import { EventStreamCodec } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import type { Account } from "../../lib/store/types.ts";
-import type { TokenSource } from "../../lib/accounts/token_source.ts";
+import type { AccessTokenOptions, RenewedToken, TokenSource } from "../../lib/accounts/token_source.ts";
 import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
 import type { ClaudeRequest } from "../../lib/claude/request_schema.ts";
 import type { ChannelCall } from "../../lib/accounts/channel.ts";
@@ -133,13 +133,20 @@ export class CountingTokens implements TokenSource {
   constructor(tokens: string[] = ["token-1", "token-2", "token-3"]) {
     this.#tokens = tokens;
   }
-  accessToken(_account: Account, options?: { forceRefresh?: boolean }): Promise<string> {
+  /** The tokens reported as refused, in order. */
+  stale: string[] = [];
+  accessToken(_account: Account, options?: AccessTokenOptions): Promise<string> {
     this.calls++;
-    if (options?.forceRefresh) {
+    if (options?.staleToken !== undefined) this.stale.push(options.staleToken);
+    if (options?.forceRefresh || options?.staleToken !== undefined) {
       this.forced++;
       this.#index = Math.min(this.#index + 1, this.#tokens.length - 1);
     }
     return Promise.resolve(this.#tokens[this.#index]!);
+  }
+  /** Every renewal is a refresh here (the next token of the list). */
+  async renew(account: Account, staleToken: string): Promise<RenewedToken> {
+    return { token: await this.accessToken(account, { staleToken }), refreshed: true };
   }
 }
 

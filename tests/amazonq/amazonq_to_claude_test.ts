@@ -253,11 +253,15 @@ Deno.test("AmazonQToClaude: a body cut mid-frame is an error, never a complete a
   assert.ok(!events.some((e) => e.type === "message_stop"));
 });
 
-Deno.test("AmazonQToClaude: an empty body is an error, trailer frames alone are an empty answer", async () => {
-  assert.ok((await failure([])).error instanceof ProtocolError);
-  assert.ok(
-    (await failure([eventFrame("initial-response", { conversationId: "c" })])).error instanceof ProtocolError,
-  );
+Deno.test("AmazonQToClaude: an empty body is a cut connection, trailer frames alone are an empty answer", async () => {
+  // A body that ends before any content is the connection closing early: a transient failure that fails
+  // over, worded like every other cut.
+  for (const frames of [[], [eventFrame("initial-response", { conversationId: "c" })]]) {
+    const { error } = await failure(frames);
+    assert.ok(error instanceof UpstreamError);
+    assert.equal(error.kind, "transient");
+    assert.match(error.message, /^upstream broke off: Amazon Q closed the stream before any content/);
+  }
   const events = await run([eventFrame("metadataEvent", { tokenUsage: { outputTokens: 0 } })]);
   assertWellFormed(events);
   assert.deepEqual(events.map((e) => e.type), ["message_start", "message_delta", "message_stop"]);

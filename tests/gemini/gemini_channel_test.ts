@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ChannelCall } from "../../lib/accounts/channel.ts";
-import type { TokenSource } from "../../lib/accounts/token_source.ts";
+import type { AccessTokenOptions, RenewedToken, TokenSource } from "../../lib/accounts/token_source.ts";
 import { MessageCollector } from "../../lib/claude/message_collector.ts";
 import { UpstreamError } from "../../lib/errors.ts";
 import { GeminiChannel } from "../../lib/gemini/gemini_channel.ts";
@@ -19,14 +19,17 @@ import {
 const NOW = Date.parse("2025-06-01T00:00:00Z");
 
 class FakeTokens implements TokenSource {
-  calls: Array<{ forceRefresh: boolean }> = [];
+  calls: Array<{ staleToken: string | undefined }> = [];
   #tokens: string[];
   constructor(...tokens: string[]) {
     this.#tokens = tokens;
   }
-  accessToken(_account: Account, options?: { forceRefresh?: boolean }): Promise<string> {
-    this.calls.push({ forceRefresh: options?.forceRefresh === true });
+  accessToken(_account: Account, options?: AccessTokenOptions): Promise<string> {
+    this.calls.push({ staleToken: options?.staleToken });
     return Promise.resolve(this.#tokens[Math.min(this.calls.length - 1, this.#tokens.length - 1)]!);
+  }
+  async renew(account: Account, staleToken: string): Promise<RenewedToken> {
+    return { token: await this.accessToken(account, { staleToken }), refreshed: true };
   }
 }
 
@@ -80,7 +83,7 @@ Deno.test("GeminiChannel streams a request and collects it for stream:false", as
     assert.equal(body.model, "gemini-3-pro-high");
     assert.equal(body.request.sessionId, geminiSessionId("conv-xyz"));
     assert.match(body.requestId, /^agent-/);
-    assert.deepEqual(tokens.calls, [{ forceRefresh: false }]);
+    assert.deepEqual(tokens.calls, [{ staleToken: undefined }]);
   } finally {
     await server.close();
   }
@@ -165,7 +168,7 @@ Deno.test("GeminiChannel refreshes once after a 401 and succeeds", async () => {
     const tokens = new FakeTokens("stale", "fresh");
     const message = await MessageCollector.collect(await channel(tokens).open(call(server.url)));
     assert.equal(message.content[0]!.text, "Hello there");
-    assert.deepEqual(tokens.calls, [{ forceRefresh: false }, { forceRefresh: true }]);
+    assert.deepEqual(tokens.calls, [{ staleToken: undefined }, { staleToken: "stale" }]);
     assert.equal(server.requests.length, 2);
   } finally {
     await server.close();

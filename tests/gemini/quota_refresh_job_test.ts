@@ -5,7 +5,10 @@ import { openSqliteStore } from "../../lib/store/sqlite_store.ts";
 import type { TokenSource } from "../../lib/accounts/token_source.ts";
 import { adminSession, Clock, makeTestApp } from "../_helpers/test_app.ts";
 
-const tokens: TokenSource = { accessToken: () => Promise.resolve("token") };
+const tokens: TokenSource = {
+  accessToken: () => Promise.resolve("token"),
+  renew: () => Promise.resolve({ token: "token", refreshed: true }),
+};
 
 Deno.test("the quota job stores per-model quota, parks exhausted models until reset and skips fresh accounts", async () => {
   const clock = new Clock();
