@@ -17,7 +17,7 @@ import { type ServerProcess, startServer } from "../tests/_helpers/server_proces
 
 const ULIMIT = 512;
 const SCENARIO_MS = 6_000;
-const REQUEST_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 20_000;
 const HEALTH_TIMEOUT_MS = 2_000;
 const RUN_BUDGET_MS = 170_000;
 const WORKERS = 4;
@@ -26,7 +26,10 @@ const ADMIN = { username: "soak-admin", password: "soak-admin-password" };
 const SERVER_ENV = {
   HEADERS_TIMEOUT_SECONDS: "5",
   IDLE_TIMEOUT_SECONDS: "5",
+  // The shortest upstream limits allowed, so a stalled upstream is seen failing within the client's timeout:
+  // headers within 5 s, no silence over 5 s once streaming (three accounts tried: 15 s before the last answer).
   UPSTREAM_TIMEOUT_SECONDS: "5",
+  UPSTREAM_IDLE_TIMEOUT_SECONDS: "5",
   // Every client here is 127.0.0.1: a per-address cap would lock the probes out with the flood.
   MAX_CONNECTIONS_PER_IP: "0",
   ADMIN_USERNAME: ADMIN.username,
