@@ -20,6 +20,7 @@ import { createConfigRoutes } from "../routes/config.ts";
 import { createHealthRoutes } from "../routes/health.ts";
 import { createMessageRoutes } from "../routes/messages.ts";
 import { createModelRoutes } from "../routes/models.ts";
+import { createOwnKeyRoutes } from "../routes/own_key.ts";
 import { createStaticPageRoutes } from "../routes/static_pages.ts";
 import { createTelemetryRoutes } from "../routes/telemetry.ts";
 import { createUsageRoutes } from "../routes/usage.ts";
@@ -112,6 +113,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route("/", createModelRoutes(deps));
   app.route("/", createMessageRoutes(deps));
   app.route("/", createUsageRoutes(deps));
+  app.route("/", createOwnKeyRoutes(deps));
 
   app.use("/v2/*", auth.admin(), limitBody(ADMIN_BODY_LIMIT, "admin API"));
   app.route("/", createAccountRoutes(deps));
