@@ -30,8 +30,10 @@ Deno.test("a burst of 20 with max_concurrency 2: two reach the upstream at a tim
         ...json(message(`request ${i}`), { "x-api-key": key }),
         ...(i === 7 ? { signal: leaver.signal } : {}),
       }).then(async (r) => ({ status: r.status, text: await r.text() }), () => ({ status: 499, text: "" })));
-    await until("two requests upstream and 18 queued", async () =>
-      upstream.inFlight === 2 && (await ownKey(t, key)).usage!.queued_here === 18);
+    await until(
+      "two requests upstream and 18 queued",
+      async () => upstream.inFlight === 2 && (await ownKey(t, key)).usage!.queued_here === 18,
+    );
     leaver.abort();
     await until("the leaver left the queue", async () => (await ownKey(t, key)).usage!.queued_here === 17);
     upstream.open();
