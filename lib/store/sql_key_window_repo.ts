@@ -6,7 +6,8 @@
  * <key and window> AND requests + ? <= <limit>`. The guard and the increment are one statement, so two
  * instances racing for the last unit cannot both get it (the row lock orders them); a window seen for the
  * first time is created with zeros (`INSERT IGNORE`) and the guarded update is tried once more. When any
- * guard fails the transaction rolls back, so a refused request adds nothing anywhere.
+ * guard fails the transaction rolls back, so a refused request adds nothing anywhere. A settlement is one
+ * unguarded `UPDATE` of the day and month rows.
  */
 import type { SqlDialect } from "./sql_dialect.ts";
 import type { SqlExecutor, SqlValue } from "./sql_executor.ts";
@@ -19,6 +20,12 @@ import type {
 } from "./types.ts";
 
 type Counter = "requests" | "tokens" | "cost_micros";
+/**
+ * Counter writes do not wait for the disk (see `TransactionOptions`): a power failure may forget the last
+ * moment of counts, which lets a key overshoot by that much once; an fsync per request would cost more
+ * than everything else enforcement does.
+ */
+const RELAXED = { relaxed: true } as const;
 const COUNTERS: readonly Counter[] = ["requests", "tokens", "cost_micros"];
 
 /** Thrown inside the transaction to roll it back; carries which guard failed. */
@@ -51,7 +58,7 @@ export class SqlKeyWindowRepo implements KeyWindowRepo {
           throw new Refused(charge.kind, this.#failedCounter(charge));
         }
         return { ok: true as const, counts: await this.#read(tx, keyId, charges) };
-      });
+      }, RELAXED);
     } catch (error) {
       if (!(error instanceof Refused)) throw error;
       const counts = await this.read(keyId, charges);
@@ -112,10 +119,14 @@ export class SqlKeyWindowRepo implements KeyWindowRepo {
   ): Promise<void> {
     if (windows.length === 0 || (tokens === 0 && costMicros === 0)) return;
     const where = windows.map(() => "(window_kind = ? AND window_start = ?)").join(" OR ");
-    await this.#db.run(
-      `UPDATE ${this.#table} SET tokens = tokens + ?, cost_micros = cost_micros + ?
-       WHERE key_id = ? AND (${where})`,
-      [tokens, costMicros, keyId, ...windows.flatMap((w) => [w.kind, w.start])],
+    await this.#db.transaction(
+      (tx) =>
+        tx.run(
+          `UPDATE ${this.#table} SET tokens = tokens + ?, cost_micros = cost_micros + ?
+           WHERE key_id = ? AND (${where})`,
+          [tokens, costMicros, keyId, ...windows.flatMap((w) => [w.kind, w.start])],
+        ),
+      RELAXED,
     );
   }
 
@@ -151,10 +162,11 @@ export class SqlKeyWindowRepo implements KeyWindowRepo {
   }
 
   prune(keyId: string, current: Record<KeyWindowKind, number>): Promise<number> {
-    return this.#db.run(
-      `DELETE FROM ${this.#table} WHERE key_id = ? AND ((window_kind = 'minute' AND window_start < ?)
+    return this.#db.transaction((tx) =>
+      tx.run(
+        `DELETE FROM ${this.#table} WHERE key_id = ? AND ((window_kind = 'minute' AND window_start < ?)
          OR (window_kind = 'day' AND window_start < ?) OR (window_kind = 'month' AND window_start < ?))`,
-      [keyId, current.minute, current.day, current.month],
-    );
+        [keyId, current.minute, current.day, current.month],
+      ), RELAXED);
   }
 }

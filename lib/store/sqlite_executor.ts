@@ -12,7 +12,7 @@
  * is in a transaction: its wait would block the thread this transaction needs to finish.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { SqlExecutor, SqlRow, SqlValue } from "./sql_executor.ts";
+import type { SqlExecutor, SqlRow, SqlValue, TransactionOptions } from "./sql_executor.ts";
 
 const STATEMENT_CACHE_LIMIT = 256;
 
@@ -45,10 +45,21 @@ export class SqliteExecutor implements SqlExecutor {
     return this.#withTurn(() => attempt(() => this.#run(sql, params)));
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return this.#withTurn(async () => {
+      // A relaxed commit lowers the connection's durability for this transaction only: set right before
+      // BEGIN and restored right after COMMIT or ROLLBACK, with no await in between, so no other statement
+      // runs under it.
+      const synchronous = options.relaxed ? this.#synchronous() : 0;
+      const relax = synchronous > 1;
+      if (relax) this.#db.exec("PRAGMA synchronous = NORMAL");
       // IMMEDIATE takes the write lock now, so another process cannot slip a write in between.
-      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        this.#db.exec("BEGIN IMMEDIATE");
+      } catch (error) {
+        if (relax) this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
+        throw error;
+      }
       this.#inTransaction = true;
       try {
         const result = await fn(this.#tx);
@@ -58,9 +69,14 @@ export class SqliteExecutor implements SqlExecutor {
         this.#db.exec("ROLLBACK");
         throw error;
       } finally {
+        if (relax) this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
         this.#inTransaction = false;
       }
     });
+  }
+
+  #synchronous(): number {
+    return Number((this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous);
   }
 
   /** One write transaction at a time per database file: that is already exclusive across processes. */
