@@ -55,7 +55,6 @@ export class KeyConcurrency {
     }
     if (signal.aborted) throw new ApiError("api_error", "client closed the request", { status: 499 });
     await new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const waiter: Waiter = {
         grant: () => {
           clearTimeout(timer);
@@ -75,7 +74,8 @@ export class KeyConcurrency {
         reject(new ApiError("api_error", "client closed the request", { status: 499 }));
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      timer = setTimeout(() => {
+      // Declared after the closures above that clear it; they only run once it is set.
+      const timer = setTimeout(() => {
         leave();
         reject(
           new ApiError(

@@ -1,7 +1,7 @@
 // The per-key concurrency queue on its own: first come first served under a burst, leavers dropped, a
 // bounded wait ending in a 429.
 import assert from "node:assert/strict";
-import { ApiError } from "../../lib/errors.ts";
+import type { ApiError } from "../../lib/errors.ts";
 import { KeyConcurrency } from "../../lib/keys/key_concurrency.ts";
 
 Deno.test("a burst of 20 with a cap of 2 is served in arrival order; waiters that leave are dropped", async () => {
