@@ -12,6 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Deps } from "./app_env.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { RequestAuth } from "./admin/request_auth.ts";
+import { keyLimitHeaders } from "./keys/key_limit_headers.ts";
 import { openAIErrorBody } from "./openai/openai_error_body.ts";
 import { createAccountRoutes } from "../routes/accounts.ts";
 import { createAdminSessionRoutes } from "../routes/admin_session.ts";
@@ -110,6 +111,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route("/", createAdminSessionRoutes(deps, auth));
 
   app.use("/v1/*", auth.client(), limitBody(deps.config.bodyLimitBytes, "BODY_LIMIT_MB"));
+  app.use("/v1/*", keyLimitHeaders(deps.keyLimits, deps.now));
   app.route("/", createModelRoutes(deps));
   app.route("/", createMessageRoutes(deps));
   app.route("/", createUsageRoutes(deps));

@@ -265,6 +265,26 @@ export class KeyLimits {
     }).catch((error) => this.#o.log?.warn("key window pruning failed", { keyId, error }));
   }
 
+  /**
+   * A limited key's current rate-limit state, for answers that did not go through `admit` (a 400, a 403, a
+   * queue timeout, `count_tokens`, `/v1/key`): one read of its windows. Null for keys without request or
+   * token limits.
+   */
+  async currentSnapshot(principal: Principal): Promise<RateLimitSnapshot | null> {
+    if (principal.kind !== "client" || principal.id === "loopback" || principal.id.startsWith("env:")) {
+      return null;
+    }
+    const record = await this.#o.keys.record(principal.id);
+    if (!record || (record.requests_per_minute === null && tokenLimits(record).length === 0)) return null;
+    const windows = keyWindows(this.#o.now());
+    const counts = await this.#o.store.keyWindows.read(record.id, [
+      windows.minute,
+      windows.day,
+      windows.month,
+    ]);
+    return this.#snapshot(record, counts, windows);
+  }
+
   /** What `GET /v1/key` answers: the key's settings, its use, what remains and when each window resets. */
   async status(principal: Principal): Promise<Record<string, unknown>> {
     if (principal.kind !== "client") {

@@ -331,11 +331,13 @@ Deno.test("GET /v1/key tells a key its settings, what it used, what remains and 
     await settled(t, id, (n) => n === 150);
     const response = await t.request("/v1/key", { headers: { "x-api-key": key } });
     assert.equal(response.status, 200);
+    assert.equal(response.headers.get("anthropic-ratelimit-requests-limit"), "10", "headers on every answer");
     assert.equal(
-      response.headers.get("anthropic-ratelimit-requests-limit"),
-      null,
+      response.headers.get("anthropic-ratelimit-requests-remaining"),
+      "9",
       "reading is not a request",
     );
+    assert.equal(response.headers.get("anthropic-ratelimit-tokens-remaining"), "850");
     const own = await response.json();
     assert.equal(own.id, id);
     assert.equal(own.requests_per_minute, 10);
@@ -349,6 +351,44 @@ Deno.test("GET /v1/key tells a key its settings, what it used, what remains and 
     assert.equal(own.resets.day, "2026-11-26T00:00:00.000Z");
     assert.equal(own.resets.month, "2026-12-01T00:00:00.000Z");
     assert.equal(JSON.stringify(own).includes("key_hash"), false);
+  } finally {
+    await t.close();
+    await upstream.stop();
+  }
+});
+
+Deno.test("rate-limit headers also come with answers that never reached admission: bad input, a forbidden model, count_tokens", async () => {
+  const upstream = fakeUpstream({ prompt: 10, completion: 5 });
+  const t = await keyApp(upstream);
+  try {
+    const { key } = await storedKey(t, { requests_per_minute: 3, allowed_models: ["claude-*"] });
+    assert.equal((await ask(t, key)).status, 200);
+    const bad = await ask(t, key, { model: "claude-sonnet-4-6", messages: "nope" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get("anthropic-ratelimit-requests-remaining"), "2");
+    const forbidden = await ask(t, key, message("hi", "gpt-x"));
+    assert.equal(forbidden.status, 403);
+    assert.equal(forbidden.headers.get("anthropic-ratelimit-requests-limit"), "3");
+    const openAI = await ask(
+      t,
+      key,
+      { model: "gpt-x", messages: [{ role: "user", content: "hi" }] },
+      "/v1/chat/completions",
+    );
+    assert.equal(openAI.status, 403);
+    assert.equal(openAI.headers.get("x-ratelimit-remaining-requests"), "2");
+    assert.equal(openAI.headers.get("anthropic-ratelimit-requests-limit"), null);
+    const count = await t.request(
+      "/v1/messages/count_tokens",
+      json({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "hi" }] }, { "x-api-key": key }),
+    );
+    assert.equal(count.status, 200);
+    await count.body?.cancel();
+    assert.equal(count.headers.get("anthropic-ratelimit-requests-remaining"), "2");
+    // A key without request or token limits gets none.
+    const { key: plain } = await storedKey(t, { allowed_models: ["claude-*"] });
+    const none = await ask(t, plain, message("hi", "gpt-x"));
+    assert.equal(none.headers.get("anthropic-ratelimit-requests-limit"), null);
   } finally {
     await t.close();
     await upstream.stop();
