@@ -22,6 +22,7 @@ export class SqliteExecutor implements SqlExecutor {
   /** Settles when the transaction that holds the turn (or waits for it) ends. */
   #turn: Promise<void> = Promise.resolve();
   #inTransaction = false;
+  #synchronousSetting: number | undefined;
   /** What a transaction's callback gets: the same connection, without waiting for the turn it holds. */
   #tx: SqlExecutor;
 
@@ -75,8 +76,12 @@ export class SqliteExecutor implements SqlExecutor {
     });
   }
 
+  /** The connection's own `synchronous` setting, read once (only relaxed transactions change it, and back). */
   #synchronous(): number {
-    return Number((this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous);
+    this.#synchronousSetting ??= Number(
+      (this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous,
+    );
+    return this.#synchronousSetting;
   }
 
   /** One write transaction at a time per database file: that is already exclusive across processes. */
