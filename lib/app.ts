@@ -12,6 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Deps } from "./app_env.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { RequestAuth } from "./admin/request_auth.ts";
+import { keyLimitHeaders } from "./keys/key_limit_headers.ts";
 import { openAIErrorBody } from "./openai/openai_error_body.ts";
 import { createAccountRoutes } from "../routes/accounts.ts";
 import { createAdminSessionRoutes } from "../routes/admin_session.ts";
@@ -21,6 +22,7 @@ import { createHealthRoutes } from "../routes/health.ts";
 import { createMessageRoutes } from "../routes/messages.ts";
 import { createModelRoutes } from "../routes/models.ts";
 import { createResponsesRoutes } from "../routes/responses.ts";
+import { createOwnKeyRoutes } from "../routes/own_key.ts";
 import { createStaticPageRoutes } from "../routes/static_pages.ts";
 import { createTelemetryRoutes } from "../routes/telemetry.ts";
 import { createUsageRoutes } from "../routes/usage.ts";
@@ -112,10 +114,12 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route("/", createAdminSessionRoutes(deps, auth));
 
   app.use("/v1/*", auth.client(), limitBody(deps.config.bodyLimitBytes, "BODY_LIMIT_MB"));
+  app.use("/v1/*", keyLimitHeaders(deps.keyLimits, deps.now));
   app.route("/", createModelRoutes(deps));
   app.route("/", createMessageRoutes(deps));
   app.route("/", createResponsesRoutes(deps));
   app.route("/", createUsageRoutes(deps));
+  app.route("/", createOwnKeyRoutes(deps));
 
   app.use("/v2/*", auth.admin(), limitBody(ADMIN_BODY_LIMIT, "admin API"));
   app.route("/", createAccountRoutes(deps));

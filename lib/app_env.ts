@@ -9,6 +9,7 @@ import type { TokenManager } from "./accounts/token_manager.ts";
 import type { AdminAuth } from "./admin/admin_auth.ts";
 import type { ClientKeyAuth } from "./admin/client_key_auth.ts";
 import type { Config } from "./config.ts";
+import type { KeyLimits } from "./keys/key_limits.ts";
 import type { Logger } from "./log.ts";
 import type { RoutingState } from "./routing/routing_state.ts";
 import type { Account, Store } from "./store/types.ts";
@@ -29,6 +30,8 @@ export interface Deps {
   now: () => number;
   estimator: TokenEstimator;
   clientKeys: ClientKeyAuth;
+  /** Client keys' limits, budgets and concurrency, applied before the gateway. */
+  keyLimits: KeyLimits;
   admin: AdminAuth;
   gateway: MessageGateway;
   pool: AccountPool;

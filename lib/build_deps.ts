@@ -20,6 +20,9 @@ import type { Logger } from "./log.ts";
 import { RoutingState } from "./routing/routing_state.ts";
 import type { AccountType, Store } from "./store/types.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
+import { KeyLimits } from "./keys/key_limits.ts";
+import type { PriceFunction } from "./keys/key_admission.ts";
+import { PriceTable } from "./usage/price_table.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
 export interface BackendParts {
@@ -54,6 +57,8 @@ export interface BuildDepsInput {
   /** scrypt cost; tests lower it. */
   passwordCost?: number;
   poolWaitMs?: number;
+  /** Prices a request for key cost budgets (default: the built-in price table). */
+  price?: PriceFunction;
   /** Builds the upstream backends once the token source exists (they need it). */
   backends: (parts: BackendBuildParts) => BackendParts;
 }
@@ -87,13 +92,27 @@ export function buildDeps(input: BuildDepsInput): Deps {
     now,
     maxAttempts: config.maxFailoverAttempts,
   });
+  const clientKeys = new ClientKeyAuth(config.apiKeys, store, { stalenessMs: config.cacheStalenessMs, now });
+  const prices = new PriceTable();
+  const keyLimits = new KeyLimits({
+    store,
+    keys: clientKeys,
+    now,
+    queueTimeoutMs: config.keyQueueTimeoutMs,
+    price: input.price ?? ((usage, model) => {
+      const cost = prices.cost(usage, model);
+      return cost.priced ? cost.usd : null;
+    }),
+    log,
+  });
   const deps: Deps = {
     config,
     store,
     log,
     now,
     estimator: input.estimator,
-    clientKeys: new ClientKeyAuth(config.apiKeys, store, { stalenessMs: config.cacheStalenessMs }),
+    clientKeys,
+    keyLimits,
     admin: new AdminAuth(store, new PasswordHasher({ cost: input.passwordCost ?? 1 << 15 }), now),
     gateway,
     pool,

@@ -51,6 +51,8 @@ export interface Config {
   readonly maxFailoverAttempts: number;
   /** How stale cached accounts, routing config and client keys may be after another instance wrote them. */
   readonly cacheStalenessMs: number;
+  /** How long a request may wait for a slot of its client key's `max_concurrency` before a 429. */
+  readonly keyQueueTimeoutMs: number;
   readonly autoRefresh: boolean;
   /** Refresh tokens that expire within this many ms. */
   readonly refreshLeadMs: number;
@@ -108,6 +110,7 @@ export const CONFIG_VARIABLES = [
   "UPSTREAM_TOTAL_TIMEOUT_SECONDS",
   "MAX_FAILOVER_ATTEMPTS",
   "CACHE_STALENESS_MS",
+  "KEY_QUEUE_TIMEOUT_SECONDS",
   "ENABLE_AUTO_REFRESH",
   "REFRESH_LEAD_MINUTES",
   "REFRESH_CRON",
@@ -256,6 +259,7 @@ export function parseConfig(get: EnvGetter): Config {
     upstreamTotalTimeoutMs: r.int("UPSTREAM_TOTAL_TIMEOUT_SECONDS", 3600, 5, 24 * 3600) * 1000,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
     cacheStalenessMs: r.int("CACHE_STALENESS_MS", 1000, 0, 60_000),
+    keyQueueTimeoutMs: r.int("KEY_QUEUE_TIMEOUT_SECONDS", 30, 0, 600) * 1000,
     autoRefresh: r.bool("ENABLE_AUTO_REFRESH", true),
     refreshLeadMs: r.int("REFRESH_LEAD_MINUTES", 10, 1, 24 * 60) * 60_000,
     refreshCron,

@@ -1,24 +1,60 @@
 /**
- * `/v2/keys`: client keys for the API, stored as digests. A new key is shown once, at creation.
+ * `/v2/keys`: client keys for the API, stored as digests, with their rules. A new key is shown once, at
+ * creation. `POST` creates (with any of the rule fields), `PATCH /v2/keys/{id}` changes them, `GET` lists
+ * every key without secrets, `API_KEY` keys included as `source: "env"`, `editable: false` (they are
+ * unlimited and live in the configuration, so the API cannot change them).
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { readJsonBody } from "../lib/read_json_body.ts";
+import {
+  keyCreateSchema,
+  keyPatchSchema,
+  keySettingsInput,
+  storedKeyView,
+} from "../lib/keys/key_settings_input.ts";
 
-const createSchema = z.object({ label: z.string().max(200).nullish() });
+const ENV_KEY_REFUSAL =
+  "keys from API_KEY are configured in the environment: they are unlimited and cannot be " +
+  "edited or deleted through the API; create a key with POST /v2/keys to give it limits";
+
+function envKeyView(index: number): Record<string, unknown> {
+  return {
+    id: `env:${index}`,
+    source: "env",
+    editable: false,
+    unlimited: true,
+    name: `API_KEY #${index + 1}`,
+    enabled: true,
+  };
+}
 
 export function createClientKeyRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get("/v2/keys", async (c) => c.json(await deps.store.clientKeys.list()));
+  app.get("/v2/keys", async (c) => {
+    const stored = (await deps.store.clientKeys.listRecords()).map(storedKeyView);
+    const env = Array.from({ length: deps.clientKeys.configuredCount }, (_, i) => envKeyView(i));
+    return c.json([...env, ...stored]);
+  });
   app.post("/v2/keys", async (c) => {
-    const body = await readJsonBody(c, createSchema);
-    const { key, record } = await deps.clientKeys.create(body.label ?? null);
-    return c.json({ ...record, key }, 201);
+    const body = await readJsonBody(c, keyCreateSchema);
+    const settings = keySettingsInput({ ...body, name: body.name ?? body.label });
+    const { key, record } = await deps.clientKeys.create(settings.label ?? null, settings);
+    const full = await deps.store.clientKeys.get(record.id);
+    return c.json({ ...storedKeyView(full!), key }, 201);
+  });
+  app.patch("/v2/keys/:id", async (c) => {
+    const id = c.req.param("id");
+    if (id.startsWith("env:")) throw new ApiError("permission_error", ENV_KEY_REFUSAL);
+    const body = await readJsonBody(c, keyPatchSchema);
+    const updated = await deps.store.clientKeys.update(id, keySettingsInput(body));
+    if (!updated) throw new ApiError("not_found_error", `key ${id} not found`);
+    return c.json(storedKeyView(updated));
   });
   app.delete("/v2/keys/:id", async (c) => {
     const id = c.req.param("id");
+    if (id.startsWith("env:")) throw new ApiError("permission_error", ENV_KEY_REFUSAL);
     if (!(await deps.store.clientKeys.delete(id))) {
       throw new ApiError("not_found_error", `key ${id} not found`);
     }

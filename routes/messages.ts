@@ -6,6 +6,9 @@
  * before the first byte). `stream:true` answers SSE through `sseBody` (pings, one `error` event on failure);
  * `stream:false` collects the same events into one message, so an upstream failure there is a proper error
  * status. `X-Account-ID` (and `X-Test-Mode` for a disabled account) is honoured only for an admin session.
+ * A client key's rules (`KeyLimits`) are applied before the gateway is opened; the admission is settled
+ * with the usage the stream reports when it ends, and a limited key's rate-limit headers go on every
+ * answer, refusals included.
  */
 import { Hono } from "hono";
 import { sseResponse } from "../lib/sse_response.ts";
@@ -21,19 +24,44 @@ import { ApiError } from "../lib/errors.ts";
 import { readJsonBody } from "../lib/read_json_body.ts";
 import type { GatewayResult } from "../lib/accounts/message_gateway.ts";
 import type { AccountType } from "../lib/store/types.ts";
+import { UsageMeter } from "../lib/claude/usage_meter.ts";
+import { KeyLimitError } from "../lib/keys/key_limit_error.ts";
+import { rateLimitHeaders, type RateLimitSnapshot } from "../lib/keys/rate_limit_headers.ts";
 
 const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
 
+/** A gateway result with the rate-limit headers of the client key (empty for a key without limits). */
+export type AdmittedResult = GatewayResult & { limitHeaders: Record<string, string> };
+
+/** Sets a limited key's rate-limit headers, in the dialect of the route answering. */
+function limitHeaders(
+  deps: Deps,
+  c: Context<AppEnv>,
+  snapshot: RateLimitSnapshot | null,
+): Record<string, string> {
+  if (!snapshot) return {};
+  const dialect = c.req.path === "/v1/chat/completions" ? "openai" : "anthropic";
+  const headers = rateLimitHeaders(snapshot, dialect, deps.now());
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  return headers;
+}
+
+/** Copies the rate-limit headers onto a response built outside the context (a stream). */
+export function withLimitHeaders(response: Response, result: AdmittedResult): Response {
+  for (const [name, value] of Object.entries(result.limitHeaders)) response.headers.set(name, value);
+  return response;
+}
+
 /**
- * Opens the gateway for a normalized request, applying the admin-only account forcing rules. The upstream
- * call is cancelled when the client goes away or the server shuts down.
+ * Opens the gateway for a normalized request, applying the admin-only account forcing rules and the client
+ * key's rules. The upstream call is cancelled when the client goes away or the server shuts down.
  */
 export async function openForRequest(
   deps: Deps,
   c: Context<AppEnv>,
   request: ClaudeRequest,
   forcedChannel?: AccountType,
-): Promise<GatewayResult> {
+): Promise<AdmittedResult> {
   const forced = c.req.header("x-account-id");
   const principal = c.get("principal");
   if (forced && principal.kind !== "admin") {
@@ -55,17 +83,39 @@ export async function openForRequest(
     if (value) clientHeaders[name] = value;
   }
   // Counted here, large texts off the event loop; the gateway's own count then finds this total.
-  await deps.estimator.countRequestAsync(request);
-  return await deps.gateway.open({
-    request,
-    requestId: c.get("requestId"),
-    sessionKey: sessionKeyOf(c.req.header("x-claude-code-session-id"), request),
-    forcedAccountId: forced,
-    forcedChannel,
-    allowDisabled: forced !== undefined && c.req.header("x-test-mode")?.toLowerCase() === "true",
-    clientHeaders,
-    signal: AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]),
-  });
+  const estimate = await deps.estimator.countRequestAsync(request);
+  const signal = AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]);
+  let admission;
+  try {
+    admission = await deps.keyLimits.admit(principal, { model: request.model, signal }, estimate);
+  } catch (error) {
+    if (error instanceof KeyLimitError) limitHeaders(deps, c, error.snapshot);
+    throw error;
+  }
+  const headers = limitHeaders(deps, c, admission.snapshot);
+  let result: GatewayResult;
+  try {
+    result = await deps.gateway.open({
+      request,
+      requestId: c.get("requestId"),
+      sessionKey: sessionKeyOf(c.req.header("x-claude-code-session-id"), request),
+      forcedAccountId: forced,
+      forcedChannel,
+      allowDisabled: forced !== undefined && c.req.header("x-test-mode")?.toLowerCase() === "true",
+      allowedChannels: admission.allowedChannels,
+      clientHeaders,
+      signal,
+    });
+  } catch (error) {
+    admission.release();
+    throw error;
+  }
+  const model = result.model;
+  // Settled once, when the stream ends however it ends, with the usage it reported.
+  const events = result.events.pipeThrough(
+    new UsageMeter((summary) => admission.settleUsage(summary.usage, model)),
+  );
+  return { ...result, events, limitHeaders: headers };
 }
 
 /** Logs, with the request and account ids, a stream that ended with an error after its first byte. */
@@ -103,7 +153,7 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
       pingIntervalMs: deps.pingIntervalMs,
       onError: logStreamError(deps, c, result),
     });
-    return sseResponse(body, c.get("requestId"));
+    return withLimitHeaders(sseResponse(body, c.get("requestId")), result);
   };
 
   app.post("/v1/messages", messages());

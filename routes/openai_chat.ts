@@ -4,7 +4,8 @@
  * The OpenAI request becomes the internal Claude request and is served by whichever channel routes the
  * model (Amazon Q, Gemini or custom), exactly like `/v1/messages`; the Claude events are answered as
  * `chat.completion.chunk`s (or one `chat.completion` for `stream:false`). Errors before the first byte are
- * in OpenAI's error shape (see `openAIErrorShaper`).
+ * in OpenAI's error shape (see `openAIErrorShaper`). Client keys' rules apply as on `/v1/messages`, with
+ * OpenAI's `x-ratelimit-*` headers.
  */
 import { Hono } from "hono";
 import { sseResponse } from "../lib/sse_response.ts";
@@ -14,7 +15,7 @@ import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { openAIRequestToClaude } from "../lib/openai/openai_request_to_claude.ts";
 import { openAIResponseFromClaude } from "../lib/openai/openai_response_from_claude.ts";
 import { openAISseBody } from "../lib/openai/openai_sse_body.ts";
-import { logStreamError, openForRequest } from "./messages.ts";
+import { logStreamError, openForRequest, withLimitHeaders } from "./messages.ts";
 
 export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -34,7 +35,7 @@ export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
       includeUsage: inbound.includeUsage,
       onError: logStreamError(deps, c, result),
     });
-    return sseResponse(body, c.get("requestId"));
+    return withLimitHeaders(sseResponse(body, c.get("requestId")), result);
   });
   return app;
 }

@@ -28,6 +28,8 @@ export interface GatewayRequest {
   /** Serve only from this channel (the `/v1/gemini/...` and `/v1/custom_api/...` routes). */
   forcedChannel?: AccountType | undefined;
   allowDisabled?: boolean;
+  /** Channels the client key may use (empty or absent: all). */
+  allowedChannels?: readonly string[];
   clientHeaders: Record<string, string>;
   signal: AbortSignal;
 }
@@ -83,7 +85,18 @@ export class MessageGateway {
     const claimed = (Object.values(d.channels) as Channel[]).filter((ch) => ch.claims?.(req.request));
     if (claimed.length > 0) route.channels = claimed.map((ch) => ch.type);
     if (req.forcedChannel) route.channels = [req.forcedChannel];
-    route.channels = route.channels.filter((ch) => d.channels[ch] !== undefined);
+    const available = route.channels.filter((ch) => d.channels[ch] !== undefined);
+    const allowed = req.allowedChannels;
+    route.channels = allowed?.length ? available.filter((ch) => allowed.includes(ch)) : available;
+    if (available.length > 0 && route.channels.length === 0) {
+      const model = req.request.model.length > 100
+        ? `${req.request.model.slice(0, 100)}…`
+        : req.request.model;
+      throw new ApiError(
+        "permission_error",
+        `model "${model}" is not served by a channel this client key may use`,
+      );
+    }
     const request: ClaudeRequest = { ...req.request, model: route.model };
     const inputTokens = d.estimator.countRequest(request);
     const messageId = newMessageId();

@@ -17,6 +17,14 @@ import { sameOriginProblem } from "./same_origin_problem.ts";
 
 export const SESSION_COOKIE = "amq2api_session";
 
+/** What a refused client key is told. */
+const REFUSALS = {
+  missing: "missing client key: send x-api-key or Authorization: Bearer",
+  invalid: "invalid client key",
+  disabled: "this client key is disabled",
+  expired: "this client key has expired",
+} as const;
+
 export class RequestAuth {
   #deps: Deps;
   #addresses: ClientAddress;
@@ -110,12 +118,7 @@ export class RequestAuth {
             "no client key is configured, so this server only serves local clients; set API_KEY or create a key",
           );
         }
-        throw new ApiError(
-          "authentication_error",
-          result.reason === "missing"
-            ? "missing client key: send x-api-key or Authorization: Bearer"
-            : "invalid client key",
-        );
+        throw new ApiError("authentication_error", REFUSALS[result.reason]);
       }
       // Key-less loopback mode: any local web page, or a rebound DNS name, could reach it.
       if (result.keyId === "loopback") await this.assertSameOrigin(c, true);

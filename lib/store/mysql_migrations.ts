@@ -235,6 +235,37 @@ const MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     );
   },
+  // 5: reserved for the usage records of accounting (numbered here so key limits below apply after it).
+  async () => {},
+  // 6: client keys as tenants: their rules, and usage counters per key and fixed window.
+  async (conn) => {
+    await addColumns(conn, "amq2api_client_keys", {
+      enabled: "TINYINT NOT NULL DEFAULT 1",
+      expires_at: "BIGINT NULL",
+      allowed_models: "TEXT NULL",
+      allowed_channels: "TEXT NULL",
+      requests_per_minute: "BIGINT NULL",
+      tokens_per_day: "BIGINT NULL",
+      tokens_per_month: "BIGINT NULL",
+      cost_per_day_micros: "BIGINT NULL",
+      cost_per_month_micros: "BIGINT NULL",
+      max_concurrency: "INT NULL",
+      note: "TEXT NULL",
+      updated_at: "VARCHAR(32) NULL",
+    });
+    await mysqlExec(
+      conn,
+      `CREATE TABLE IF NOT EXISTS amq2api_key_usage_windows (
+        key_id VARCHAR(64) NOT NULL,
+        window_kind VARCHAR(8) NOT NULL,
+        window_start BIGINT NOT NULL,
+        requests BIGINT NOT NULL DEFAULT 0,
+        tokens BIGINT NOT NULL DEFAULT 0,
+        cost_micros BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (key_id, window_kind, window_start)
+      ) ${TABLE_OPTIONS}`,
+    );
+  },
 ];
 
 /** The schema version after all migrations. */

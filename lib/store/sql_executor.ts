@@ -9,6 +9,15 @@
 export type SqlValue = string | number | null;
 export type SqlRow = Record<string, unknown>;
 
+export interface TransactionOptions {
+  /**
+   * The commit need not wait for the disk: for counters where losing the last moments of changes to a
+   * power failure is harmless (the database is never corrupted, later durable commits sync them too). On
+   * SQLite this saves an fsync that would block the event loop for milliseconds; MySQL ignores it.
+   */
+  relaxed?: boolean;
+}
+
 export interface SqlExecutor {
   /** Runs a query; its rows as plain records. */
   rows(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
@@ -18,7 +27,7 @@ export interface SqlExecutor {
    * Runs `fn` in one write transaction, statements through the executor it is given; rolls back when `fn`
    * throws. Inside a transaction, `transaction` just runs `fn` in the same one.
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Runs `fn` while no other caller with the same `name` (in any process on this database) runs. */
   exclusive<T>(name: string, fn: (db: SqlExecutor) => Promise<T>): Promise<T>;
 }

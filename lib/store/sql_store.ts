@@ -7,6 +7,7 @@ import { SqlAccountRepo } from "./sql_account_repo.ts";
 import { SqlAdminRepo } from "./sql_admin_repo.ts";
 import { SqlClientKeyRepo } from "./sql_client_key_repo.ts";
 import { SqlConfigRepo } from "./sql_config_repo.ts";
+import { SqlKeyWindowRepo } from "./sql_key_window_repo.ts";
 import type { SqlDialect } from "./sql_dialect.ts";
 import type { SqlExecutor } from "./sql_executor.ts";
 import { SqlLeaseRepo } from "./sql_lease_repo.ts";
@@ -40,6 +41,7 @@ export function sqlStore(parts: SqlStoreParts): Store {
     accounts: new SqlAccountRepo(db, dialect, changes, now, newId),
     config: new SqlConfigRepo(db, dialect, changes, iso),
     clientKeys: new SqlClientKeyRepo(db, dialect, changes, iso),
+    keyWindows: new SqlKeyWindowRepo(db, dialect),
     admins: new SqlAdminRepo(db, dialect, iso),
     sessions: new SqlSessionRepo(db, dialect),
     loginAttempts: new SqlLoginAttemptRepo(db, dialect),

@@ -12,7 +12,7 @@
  * is in a transaction: its wait would block the thread this transaction needs to finish.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { SqlExecutor, SqlRow, SqlValue } from "./sql_executor.ts";
+import type { SqlExecutor, SqlRow, SqlValue, TransactionOptions } from "./sql_executor.ts";
 
 const STATEMENT_CACHE_LIMIT = 256;
 
@@ -22,6 +22,7 @@ export class SqliteExecutor implements SqlExecutor {
   /** Settles when the transaction that holds the turn (or waits for it) ends. */
   #turn: Promise<void> = Promise.resolve();
   #inTransaction = false;
+  #synchronousSetting: number | undefined;
   /** What a transaction's callback gets: the same connection, without waiting for the turn it holds. */
   #tx: SqlExecutor;
 
@@ -45,10 +46,21 @@ export class SqliteExecutor implements SqlExecutor {
     return this.#withTurn(() => attempt(() => this.#run(sql, params)));
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return this.#withTurn(async () => {
+      // A relaxed commit lowers the connection's durability for this transaction only: set right before
+      // BEGIN and restored right after COMMIT or ROLLBACK, with no await in between, so no other statement
+      // runs under it.
+      const synchronous = options.relaxed ? this.#synchronous() : 0;
+      const relax = synchronous > 1;
+      if (relax) this.#db.exec("PRAGMA synchronous = NORMAL");
       // IMMEDIATE takes the write lock now, so another process cannot slip a write in between.
-      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        this.#db.exec("BEGIN IMMEDIATE");
+      } catch (error) {
+        if (relax) this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
+        throw error;
+      }
       this.#inTransaction = true;
       try {
         const result = await fn(this.#tx);
@@ -58,9 +70,18 @@ export class SqliteExecutor implements SqlExecutor {
         this.#db.exec("ROLLBACK");
         throw error;
       } finally {
+        if (relax) this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
         this.#inTransaction = false;
       }
     });
+  }
+
+  /** The connection's own `synchronous` setting, read once (only relaxed transactions change it, and back). */
+  #synchronous(): number {
+    this.#synchronousSetting ??= Number(
+      (this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous,
+    );
+    return this.#synchronousSetting;
   }
 
   /** One write transaction at a time per database file: that is already exclusive across processes. */

@@ -153,6 +153,36 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 5: reserved for the usage records of accounting (numbered here so key limits below apply after it).
+  () => {},
+  // 6: client keys as tenants: their rules, and usage counters per key and fixed window.
+  (db) => {
+    addColumns(db, "client_keys", {
+      enabled: "INTEGER NOT NULL DEFAULT 1",
+      expires_at: "INTEGER",
+      allowed_models: "TEXT",
+      allowed_channels: "TEXT",
+      requests_per_minute: "INTEGER",
+      tokens_per_day: "INTEGER",
+      tokens_per_month: "INTEGER",
+      cost_per_day_micros: "INTEGER",
+      cost_per_month_micros: "INTEGER",
+      max_concurrency: "INTEGER",
+      note: "TEXT",
+      updated_at: "TEXT",
+    });
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS key_usage_windows (
+        key_id TEXT NOT NULL,
+        window_kind TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        cost_micros INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (key_id, window_kind, window_start)
+      );
+    `);
+  },
 ];
 
 /** The schema version after all migrations. */

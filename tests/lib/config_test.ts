@@ -64,3 +64,10 @@ Deno.test("parseConfig reads CACHE_STALENESS_MS (default 1 s, 0 allowed, bounded
   assert.equal(parseConfig(from({ CACHE_STALENESS_MS: "250" })).cacheStalenessMs, 250);
   assert.throws(() => parseConfig(from({ CACHE_STALENESS_MS: "600000" })), /CACHE_STALENESS_MS/);
 });
+
+Deno.test("parseConfig reads KEY_QUEUE_TIMEOUT_SECONDS (default 30 s, 0 allowed, bounded)", () => {
+  assert.equal(parseConfig(from({})).keyQueueTimeoutMs, 30_000);
+  assert.equal(parseConfig(from({ KEY_QUEUE_TIMEOUT_SECONDS: "0" })).keyQueueTimeoutMs, 0);
+  assert.throws(() => parseConfig(from({ KEY_QUEUE_TIMEOUT_SECONDS: "601" })), /KEY_QUEUE_TIMEOUT_SECONDS/);
+  assert.throws(() => parseConfig(from({ KEY_QUEUE_TIMEOUT_SECONDS: "1.5" })), /KEY_QUEUE_TIMEOUT_SECONDS/);
+});

@@ -97,6 +97,7 @@ Deno.test({
         "amq2api_admin_users",
         "amq2api_client_keys",
         "amq2api_config",
+        "amq2api_key_usage_windows",
         "amq2api_leases",
         "amq2api_login_attempts",
         "amq2api_meta",
@@ -125,7 +126,7 @@ Deno.test({
       const stores = await Promise.all([openMysqlStore(url), openMysqlStore(url), openMysqlStore(url)]);
       try {
         for (const store of stores) assert.equal(await store.schemaVersion(), MYSQL_SCHEMA_VERSION);
-        assert.equal((await tablesOf(admin, name)).length, 13);
+        assert.equal((await tablesOf(admin, name)).length, 14);
         assert.deepEqual(await rows(admin, `SELECT version FROM ${name}.amq2api_schema_version`), [
           { version: MYSQL_SCHEMA_VERSION },
         ]);

@@ -33,3 +33,34 @@ Deno.test("sqlite executor: a statement issued during another caller's transacti
     db.close();
   }
 });
+
+Deno.test("sqlite executor: a relaxed transaction lowers durability for its own commit only, also when it fails", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = new DatabaseSync(`${dir}/relaxed.db`);
+  try {
+    db.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER)");
+    const synchronous = () => (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    assert.equal(synchronous(), 2, "FULL by default");
+    const executor = new SqliteExecutor(db);
+    let seen = -1;
+    await executor.transaction(async (tx) => {
+      seen = synchronous();
+      await tx.run("INSERT INTO t (v) VALUES (1)");
+    }, { relaxed: true });
+    assert.equal(seen, 1, "NORMAL inside");
+    assert.equal(synchronous(), 2, "FULL again after the commit");
+    await assert.rejects(
+      executor.transaction(async (tx) => {
+        await tx.run("INSERT INTO t (v) VALUES (2)");
+        throw new Error("roll back");
+      }, { relaxed: true }),
+      /roll back/,
+    );
+    assert.equal(synchronous(), 2, "FULL again after a rollback");
+    await executor.transaction((tx) => tx.run("INSERT INTO t (v) VALUES (3)"));
+    assert.deepEqual((await executor.rows("SELECT v FROM t ORDER BY v")).map((r) => r.v), [1, 3]);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -472,6 +472,64 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
     },
   );
 
+  testStore(
+    "client keys keep their rules; key windows add atomically within their limits, adjust, prune",
+    async (store) => {
+      await store.clientKeys.create("k1", "digest-1", "sk-amq-abc", "ci", {
+        requests_per_minute: 2,
+        allowed_models: ["claude-*"],
+        cost_per_day_micros: 5_000_000,
+      });
+      const record = await store.clientKeys.get("k1");
+      assert.equal(record?.requests_per_minute, 2);
+      assert.deepEqual(record?.allowed_models, ["claude-*"]);
+      assert.equal(record?.enabled, true);
+      assert.equal(record?.tokens_per_day, null);
+      const updated = await store.clientKeys.update("k1", {
+        enabled: false,
+        expires_at: 123,
+        requests_per_minute: null,
+      });
+      assert.deepEqual([updated?.enabled, updated?.expires_at, updated?.requests_per_minute], [
+        false,
+        123,
+        null,
+      ]);
+      assert.equal(await store.clientKeys.update("missing", { note: "x" }), null);
+
+      const minute = { kind: "minute" as const, start: 60_000 };
+      const day = { kind: "day" as const, start: 0 };
+      const charge = (tokens: number) => [
+        { ...minute, requests: 1, tokens: 0, cost_micros: 0, limits: { requests: 2 } },
+        { ...day, requests: 1, tokens, cost_micros: 10, limits: { tokens: 100 } },
+      ];
+      const first = await store.keyWindows.charge("k1", charge(60));
+      assert.equal(first.ok, true);
+      assert.deepEqual(first.counts.map((c) => [c.kind, c.requests, c.tokens, c.cost_micros]), [
+        ["minute", 1, 0, 0],
+        ["day", 1, 60, 10],
+      ]);
+      const over = await store.keyWindows.charge("k1", charge(50));
+      assert.deepEqual(over.ok ? null : over.refused, { kind: "day", counter: "tokens" });
+      // Nothing of a refused charge stays, not even in the window that had room.
+      assert.deepEqual(over.counts.map((c) => c.requests), [1, 1]);
+      await store.keyWindows.adjust("k1", [day], -40, 5);
+      const [afterAdjust] = await store.keyWindows.read("k1", [day]);
+      assert.deepEqual([afterAdjust?.tokens, afterAdjust?.cost_micros], [20, 15]);
+      assert.equal((await store.keyWindows.charge("k1", charge(50))).ok, true);
+      const third = await store.keyWindows.charge("k1", charge(1));
+      assert.deepEqual(third.ok ? null : third.refused, { kind: "minute", counter: "requests" });
+      assert.equal(await store.keyWindows.prune("k1", { minute: 120_000, day: 0, month: 0 }), 1);
+      assert.deepEqual((await store.keyWindows.read("k1", [minute, day])).map((c) => c.requests), [0, 2]);
+      assert.equal(await store.clientKeys.delete("k1"), true);
+      assert.deepEqual(
+        (await store.keyWindows.read("k1", [day])).map((c) => c.requests),
+        [0],
+        "deleted with the key",
+      );
+    },
+  );
+
   test("every write to a cached area bumps its counter, seen by another store on the database", async (open) => {
     const a = await open();
     const b = await open();
