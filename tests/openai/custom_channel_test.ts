@@ -436,7 +436,9 @@ Deno.test("CustomChannel cancels the upstream when the client goes away", async 
       await assert.rejects(async () => {
         while (!(await reader.read()).done) { /* drain */ }
       });
-      await Promise.race([cancelledSeen, new Promise((r) => setTimeout(r, 2000))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([cancelledSeen, new Promise((r) => timer = setTimeout(r, 2000))]);
+      clearTimeout(timer);
       assert.ok(cancelled, "the fake upstream saw its response body cancelled");
     },
   );
