@@ -18,8 +18,8 @@ import { CodeAssistClient } from "./gemini/code_assist_client.ts";
 import { GeminiChannel } from "./gemini/gemini_channel.ts";
 import { GeminiRefresher } from "./gemini/gemini_refresher.ts";
 import { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
-import { CustomChannel } from "./openai/custom_channel.ts";
-import { testCustomAccount } from "./openai/custom_connection_test.ts";
+import { CustomChannel } from "./custom/custom_channel.ts";
+import { customConnectionCheck } from "./custom/custom_connection_check.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import { createAmazonQOnboardingRoutes } from "../routes/amazonq_onboarding.ts";
 import { createGeminiOAuthRoutes } from "../routes/gemini_oauth.ts";
@@ -139,7 +139,7 @@ export function createBackends(
         (deps) => createGeminiQuotaRoutes(deps, fetchGeminiQuota),
       ],
       testAccount: (account) =>
-        testCustomAccount(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
+        customConnectionCheck(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
     };
   };
 }

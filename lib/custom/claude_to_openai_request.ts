@@ -20,7 +20,7 @@ import type {
   OpenAITool,
   OpenAIToolCall,
   OpenAIToolChoice,
-} from "./openai_types.ts";
+} from "../openai/openai_types.ts";
 
 export interface ClaudeToOpenAIRequestOptions {
   /** The upstream model name. */

@@ -24,7 +24,7 @@ import { claudeToOpenAIRequest } from "./claude_to_openai_request.ts";
 import { type CustomAccountSettings, customAccountSettings } from "./custom_account_settings.ts";
 import { customUpstreamUrl } from "./custom_upstream_url.ts";
 import { OpenAIToClaude } from "./openai_to_claude.ts";
-import type { OpenAIChatChunk } from "./openai_types.ts";
+import type { OpenAIChatChunk } from "../openai/openai_types.ts";
 import { upstreamError } from "./upstream_error.ts";
 
 export interface CustomChannelOptions {

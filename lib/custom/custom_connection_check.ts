@@ -1,5 +1,5 @@
 /**
- * `testCustomAccount`: the admin connection test of a custom account (`POST /v2/accounts/{id}/test`,
+ * `customConnectionCheck`: the admin connection test of a custom account (`POST /v2/accounts/{id}/test`,
  * `platform.md` route 23, `gemini_and_custom.md` §4.10): one tiny non-streaming request ("Hi",
  * `max_tokens` 10) to the account's upstream in its own format, at the same URL the chat path uses
  * (`custom_upstream_url.ts`; the reference tested a different URL than it served, §8 item 14).
@@ -62,7 +62,7 @@ function upstreamMessage(text: string): string {
 }
 
 /** Tests a custom account's upstream with a minimal request. */
-export async function testCustomAccount(
+export async function customConnectionCheck(
   account: Account,
   options: CustomConnectionTestOptions,
 ): Promise<CustomConnectionTestResult> {

@@ -20,7 +20,12 @@ import { BlockSequencer } from "../claude/block_sequencer.ts";
 import { type ClaudeStreamEvent, messageStart, type StopReason, type Usage } from "../claude/events.ts";
 import { ProtocolError } from "../errors.ts";
 import { brokeOff } from "../upstream/broke_off.ts";
-import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIToolCallDelta, OpenAIUsage } from "./openai_types.ts";
+import type {
+  OpenAIChatChunk,
+  OpenAIChunkDelta,
+  OpenAIToolCallDelta,
+  OpenAIUsage,
+} from "../openai/openai_types.ts";
 import { upstreamError } from "./upstream_error.ts";
 
 export interface OpenAIToClaudeOptions {

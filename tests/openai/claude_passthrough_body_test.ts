@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { claudePassthroughBody } from "../../lib/openai/claude_passthrough_body.ts";
+import { claudePassthroughBody } from "../../lib/custom/claude_passthrough_body.ts";
 import { claudeRequest } from "./_fake_upstream.ts";
 
 const signedThinking = { type: "thinking", thinking: "deep", signature: "EqQBCkYIBxgC" };

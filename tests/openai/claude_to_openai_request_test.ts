@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { claudeToOpenAIRequest } from "../../lib/openai/claude_to_openai_request.ts";
+import { claudeToOpenAIRequest } from "../../lib/custom/claude_to_openai_request.ts";
 import { claudeRequest } from "./_fake_upstream.ts";
 
 const PNG = "iVBORw0KGgo=";

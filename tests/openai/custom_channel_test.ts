@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MessageCollector } from "../../lib/claude/message_collector.ts";
 import { UpstreamError } from "../../lib/errors.ts";
-import { CustomChannel } from "../../lib/openai/custom_channel.ts";
+import { CustomChannel } from "../../lib/custom/custom_channel.ts";
 import {
   API_KEY,
   channelCall,

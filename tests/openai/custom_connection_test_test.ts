@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { testCustomAccount } from "../../lib/openai/custom_connection_test.ts";
+import { customConnectionCheck } from "../../lib/custom/custom_connection_check.ts";
 import { API_KEY, customAccount, openAIError, startFakeUpstream } from "./_fake_upstream.ts";
 
-Deno.test("testCustomAccount reports success and a preview for an OpenAI-format upstream", async () => {
+Deno.test("customConnectionCheck reports success and a preview for an OpenAI-format upstream", async () => {
   const upstream = startFakeUpstream(() =>
     Response.json({
       id: "chatcmpl-1",
@@ -18,7 +18,7 @@ Deno.test("testCustomAccount reports success and a preview for an OpenAI-format 
     })
   );
   try {
-    const result = await testCustomAccount(
+    const result = await customConnectionCheck(
       customAccount({ api_base: `${upstream.url}/v1`, format: "openai", model: "gpt-4o" }),
       { fetch, timeoutMs: 5000 },
     );
@@ -36,7 +36,7 @@ Deno.test("testCustomAccount reports success and a preview for an OpenAI-format 
   }
 });
 
-Deno.test("testCustomAccount uses the Claude URL convention and headers for a Claude-format upstream", async () => {
+Deno.test("customConnectionCheck uses the Claude URL convention and headers for a Claude-format upstream", async () => {
   const upstream = startFakeUpstream(() =>
     Response.json({
       id: "msg_1",
@@ -50,7 +50,7 @@ Deno.test("testCustomAccount uses the Claude URL convention and headers for a Cl
     })
   );
   try {
-    const result = await testCustomAccount(
+    const result = await customConnectionCheck(
       customAccount({ api_base: upstream.url, format: "claude", model: "claude-haiku-4-5" }),
       { fetch, timeoutMs: 5000 },
     );
@@ -65,12 +65,12 @@ Deno.test("testCustomAccount uses the Claude URL convention and headers for a Cl
   }
 });
 
-Deno.test("testCustomAccount reports an upstream error with its status and never the key", async () => {
+Deno.test("customConnectionCheck reports an upstream error with its status and never the key", async () => {
   const upstream = startFakeUpstream(() =>
     openAIError(401, `Incorrect API key provided: ${API_KEY}.`, "invalid_request_error", "invalid_api_key")
   );
   try {
-    const result = await testCustomAccount(
+    const result = await customConnectionCheck(
       customAccount({ api_base: upstream.url, format: "openai", model: "o3-mini" }),
       { fetch, timeoutMs: 5000 },
     );
@@ -85,13 +85,13 @@ Deno.test("testCustomAccount reports an upstream error with its status and never
   }
 });
 
-Deno.test("testCustomAccount reports a timeout, an unreachable host and a misconfigured account", async () => {
+Deno.test("customConnectionCheck reports a timeout, an unreachable host and a misconfigured account", async () => {
   // Answers only once the client has given up, so the server can shut down afterwards.
   const stalled = startFakeUpstream(({ signal }) =>
     new Promise<Response>((resolve) => signal.addEventListener("abort", () => resolve(new Response("late"))))
   );
   try {
-    const result = await testCustomAccount(
+    const result = await customConnectionCheck(
       customAccount({ api_base: stalled.url, format: "openai" }),
       { fetch, timeoutMs: 100 },
     );
@@ -102,14 +102,17 @@ Deno.test("testCustomAccount reports a timeout, an unreachable host and a miscon
   const gone = startFakeUpstream(() => new Response());
   const url = gone.url;
   await gone.close();
-  const unreachable = await testCustomAccount(customAccount({ api_base: url, format: "openai" }), {
+  const unreachable = await customConnectionCheck(customAccount({ api_base: url, format: "openai" }), {
     fetch,
     timeoutMs: 2000,
   });
   assert.equal(unreachable.ok, false);
   assert.equal(unreachable.status, 502);
-  const noBase = await testCustomAccount(customAccount({ format: "openai" }), { fetch, timeoutMs: 1000 });
+  const noBase = await customConnectionCheck(customAccount({ format: "openai" }), { fetch, timeoutMs: 1000 });
   assert.deepEqual(noBase, { ok: false, status: 400, error: "the account has no api_base" });
-  const noKey = await testCustomAccount(customAccount({ api_base: url }, null), { fetch, timeoutMs: 1000 });
+  const noKey = await customConnectionCheck(customAccount({ api_base: url }, null), {
+    fetch,
+    timeoutMs: 1000,
+  });
   assert.deepEqual(noKey, { ok: false, status: 400, error: "the account has no API key" });
 });

@@ -3,7 +3,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
 import { MessageCollector } from "../../lib/claude/message_collector.ts";
 import { ProtocolError, UpstreamError } from "../../lib/errors.ts";
-import { OpenAIToClaude } from "../../lib/openai/openai_to_claude.ts";
+import { OpenAIToClaude } from "../../lib/custom/openai_to_claude.ts";
 import { fakeSign, openAIChunk, openAIUsageChunk, streamError } from "./_fake_upstream.ts";
 
 const encoder = new TextEncoder();

@@ -11,7 +11,7 @@ import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
 import { UpstreamError } from "../../lib/errors.ts";
 import { GeminiChannel } from "../../lib/gemini/gemini_channel.ts";
 import type { Account } from "../../lib/store/types.ts";
-import { CustomChannel } from "../../lib/openai/custom_channel.ts";
+import { CustomChannel } from "../../lib/custom/custom_channel.ts";
 import { estimator, TEST_SIGNER } from "../_helpers/test_app.ts";
 import { account, claudeRequest, CountingTokens, eventFrame } from "../amazonq/_helpers.ts";
 import { chunk, geminiAccount, sse } from "../gemini/_helpers.ts";
