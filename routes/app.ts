@@ -9,21 +9,21 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv, Deps } from "./app_env.ts";
-import { ApiError, toApiError } from "./errors.ts";
-import { RequestAuth } from "./admin/request_auth.ts";
-import { openAIErrorBody } from "./openai/openai_error_body.ts";
-import { createAccountRoutes } from "../routes/accounts.ts";
-import { createAdminSessionRoutes } from "../routes/admin_session.ts";
-import { createClientKeyRoutes } from "../routes/client_keys.ts";
-import { createConfigRoutes } from "../routes/config.ts";
-import { createHealthRoutes } from "../routes/health.ts";
-import { createMessageRoutes } from "../routes/messages.ts";
-import { createModelRoutes } from "../routes/models.ts";
-import { createResponsesRoutes } from "../routes/responses.ts";
-import { createStaticPageRoutes } from "../routes/static_pages.ts";
-import { createTelemetryRoutes } from "../routes/telemetry.ts";
-import { createUsageRoutes } from "../routes/usage.ts";
+import type { AppEnv, Deps } from "../lib/app_env.ts";
+import { ApiError, toApiError } from "../lib/errors.ts";
+import { RequestAuth } from "../lib/admin/request_auth.ts";
+import { openAIErrorBody } from "../lib/openai/openai_error_body.ts";
+import { createAccountRoutes } from "./accounts.ts";
+import { createAdminSessionRoutes } from "./admin_session.ts";
+import { createClientKeyRoutes } from "./client_keys.ts";
+import { createConfigRoutes } from "./config.ts";
+import { createHealthRoutes } from "./health.ts";
+import { createMessageRoutes } from "./messages.ts";
+import { createModelRoutes } from "./models.ts";
+import { createResponsesRoutes } from "./responses.ts";
+import { createStaticPageRoutes } from "./static_pages.ts";
+import { createTelemetryRoutes } from "./telemetry.ts";
+import { createUsageRoutes } from "./usage.ts";
 
 /** Body limits of the routes that are not `/v1/*` (which has `BODY_LIMIT_MB`). */
 const PUBLIC_BODY_LIMIT = 64 * 1024;
