@@ -4,8 +4,12 @@
  * Global middleware gives every response a `request-id`, logs one JSON line per request, and limits body
  * size (small before authentication, `BODY_LIMIT_MB` only for authenticated `/v1/*`); `onError` is the one
  * place where errors before the first byte become Claude error JSON with the right status (OpenAI's shape
- * on `/v1/chat/completions` and `/v1/responses`); unknown routes are Claude 404s. Route areas are mounted
- * from `routes/`, each behind the auth it needs.
+ * on `/v1/chat/completions` and `/v1/responses`); unknown routes are Claude 404s.
+ *
+ * Below that, this file is the map of every route the server answers: each sub-app is mounted here, in one
+ * of three groups by who may call it (public; client key or admin session on `/v1/*`; admin session on
+ * `/v2/*`), with its methods and paths written beside it. `tests/routes/route_map_test.ts` checks the
+ * README's route table against the mounted routes and the authentication each one demands.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -24,6 +28,10 @@ import { createResponsesRoutes } from "./responses.ts";
 import { createStaticPageRoutes } from "./static_pages.ts";
 import { createTelemetryRoutes } from "./telemetry.ts";
 import { createUsageRoutes } from "./usage.ts";
+import { createAmazonQOnboardingRoutes } from "./amazonq_onboarding.ts";
+import { createGeminiOAuthRoutes } from "./gemini_oauth.ts";
+import { createGeminiQuotaRoutes } from "./gemini_quota.ts";
+import { createOpenAIChatRoutes } from "./openai_chat.ts";
 
 /** Body limits of the routes that are not `/v1/*` (which has `BODY_LIMIT_MB`). */
 const PUBLIC_BODY_LIMIT = 64 * 1024;
@@ -106,22 +114,55 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     );
   });
 
-  app.route("/", createHealthRoutes(deps));
-  app.route("/", createTelemetryRoutes());
-  app.route("/", createStaticPageRoutes(deps));
+  // ---------------------------------------------------------------- Public: anyone may call these.
+  // (Each handler that needs it checks its own input: setup only while no admin exists, login is rate
+  // limited, the donation flow verifies its OAuth state.)
+  app.route("/", createHealthRoutes(deps)); // GET / · GET /health · GET /ready
+  app.route("/", createTelemetryRoutes()); // POST /api/event_logging/batch
+  app.route("/", createStaticPageRoutes(deps)); // GET /admin · GET /dashboard
+  // GET /api/admin/status · POST /api/admin/setup · POST /api/admin/login
+  // POST /api/admin/logout (admin: it needs the session it ends, and checks it itself)
   app.route("/", createAdminSessionRoutes(deps, auth));
+  if (deps.geminiOAuth) {
+    // GET /donate · GET /oauth-callback-page · GET /api/gemini/oauth-config
+    // POST /api/gemini/oauth-callback · GET /api/gemini/oauth-callback · GET /api/gemini/accounts
+    app.route(
+      "/",
+      createGeminiOAuthRoutes<AppEnv>({
+        flow: deps.geminiOAuth,
+        accounts: deps.store.accounts,
+        ...(deps.config.baseUrl ? { baseUrl: deps.config.baseUrl } : {}),
+        staticDir: deps.staticDir,
+        clientAddress: (c) => auth.clientAddress(c),
+      }),
+    );
+  }
 
+  // ---------------------------------------------------------------- Client key or admin session.
+  // With no API_KEYS and no stored client key, only loopback clients are served, without a key.
   app.use("/v1/*", auth.client(), limitBody(deps.config.bodyLimitBytes, "BODY_LIMIT_MB"));
-  app.route("/", createModelRoutes(deps));
+  app.route("/", createModelRoutes(deps)); // GET /v1/models
+  // POST /v1/messages · POST /v1/gemini/messages · POST /v1/custom_api/messages
+  // POST /v1/messages/count_tokens
   app.route("/", createMessageRoutes(deps));
-  app.route("/", createResponsesRoutes(deps));
-  app.route("/", createUsageRoutes(deps));
+  app.route("/", createResponsesRoutes(deps)); // POST /v1/responses
+  app.route("/", createUsageRoutes(deps)); // GET /v1/usage · GET /v1/usage/recent
+  app.route("/", createOpenAIChatRoutes(deps)); // POST /v1/chat/completions
 
+  // ---------------------------------------------------------------- Admin session only.
   app.use("/v2/*", auth.admin(), limitBody(ADMIN_BODY_LIMIT, "admin API"));
+  // GET /v2/accounts · POST /v2/accounts · GET /v2/accounts/export · POST /v2/accounts/import
+  // POST /v2/accounts/refresh-all · GET /v2/accounts/:id · PATCH /v2/accounts/:id · DELETE /v2/accounts/:id
+  // GET /v2/accounts/:id/stats · POST /v2/accounts/:id/refresh · POST /v2/accounts/:id/test
   app.route("/", createAccountRoutes(deps));
-  app.route("/", createConfigRoutes(deps));
-  app.route("/", createClientKeyRoutes(deps));
-
-  for (const module of deps.routeModules ?? []) app.route("/", module(deps));
+  app.route("/", createConfigRoutes(deps)); // GET /v2/config · PUT /v2/config
+  app.route("/", createClientKeyRoutes(deps)); // GET /v2/keys · POST /v2/keys · DELETE /v2/keys/:id
+  if (deps.deviceLogins) {
+    // POST /v2/auth/start · GET /v2/auth/status/:id · POST /v2/auth/claim/:id
+    // POST /v2/accounts/import-token-cache
+    app.route("/", createAmazonQOnboardingRoutes(deps, deps.deviceLogins, deps.deviceLoginClaim));
+  }
+  // GET /v2/accounts/:id/quota
+  if (deps.fetchGeminiQuota) app.route("/", createGeminiQuotaRoutes(deps, deps.fetchGeminiQuota));
   return app;
 }
