@@ -1,8 +1,7 @@
 /**
  * `AmazonQToClaude`: decoded Amazon Q event-stream frames -> Claude stream events.
  *
- * Follows amazonq.md §4 (event union, text / thinking / tool pipelines, stop reason, usage) and avoids the
- * reference implementation's stream bugs listed in §9 (items 1-5, 21, 22):
+ * Handles the event union (text, thinking, tool calls, stop reason, usage) so that:
  * - `message_start` is sent first, always, from the options (not from `initial-response`, which the REST
  *   flavour never sends);
  * - tool calls are keyed by `toolUseId`: fragments of interleaved calls are buffered per id and each call is
@@ -14,13 +13,12 @@
  * - `stop_sequences` and `max_tokens` (which Amazon Q ignores) are enforced here: text is cut, then
  *   `message_delta` / `message_stop` are written and the stream is terminated so the upstream body is cancelled.
  *
- * When is a normal end of the input a complete answer? The protocol has no end event (§4.1). If any assistant
+ * When is a normal end of the input a complete answer? The protocol has no end event. If any assistant
  * content arrived, the end of the body is the end of the answer. If none did, the answer counts as complete
  * (and empty) only when the upstream sent its closing bookkeeping frames (`metadataEvent`, `meteringEvent`,
  * `contextUsageEvent`), which it sends after a finished generation; a body that ends with no content and no
  * such frame (an empty 200, or only `initial-response`) is a cut connection (`brokeOff`), not an empty
- * success. A body cut
- * inside a frame never reaches `flush`: the decoder errors first.
+ * success. A body cut inside a frame never reaches `flush`: the decoder errors first.
  *
  * Not here: pings and timeouts (the HTTP edge), logging, fetching, reading configuration.
  */
@@ -290,7 +288,7 @@ class Translator {
     const id = str(payload.toolUseId);
     if (!id) throw new ProtocolError("toolUseEvent without a toolUseId");
     this.#sawContent = true;
-    // A replayed event for a call already emitted would duplicate the block (§4.4 weak spot b).
+    // A replayed event for a call already emitted would duplicate the block (the upstream sometimes repeats a finished call's events).
     if (this.#finishedTools.has(id)) return;
     let tool = this.#tools.get(id);
     if (!tool) {

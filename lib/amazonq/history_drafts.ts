@@ -106,7 +106,7 @@ function addToolResult(draft: UserDraft, block: ToolResultBlock): void {
       content.push({ text: entry.text });
       if (entry.text.trim().length > 0) meaningful = true;
     } else if (entry.type === "image" || entry.type === "document") {
-      // The upstream's tool results hold text or JSON only: media ride on the user entry (§2.9).
+      // The upstream's tool results hold text or JSON only: media ride on the user entry.
       const note = addMedia(draft, entry, i);
       content.push({ text: note ?? `[${entry.type} attached to this message]` });
       meaningful = true;

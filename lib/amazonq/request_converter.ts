@@ -1,8 +1,8 @@
 /**
  * `claudeToAmazonQ`: a normalized Claude Messages request -> the Amazon Q `GenerateAssistantResponse` body.
  *
- * Follows amazonq.md §2.3-2.10 (body shape, history, current message, tool results, images, tools) and fixes
- * the reference implementation's conversion bugs (§9 items 11-16, 22, 23):
+ * The body is a conversation: history entries and a current user message carrying tools, tool results, images
+ * and documents. What the conversion guarantees:
  * - the system prompt (and the full text of over-long tool descriptions) travels in a leading history pair,
  *   so it reaches the model on every turn, tool-result-only turns included;
  * - runs of same-role messages are merged without losing images or tool results; history starts with a user
@@ -34,7 +34,7 @@ export interface ClaudeToAmazonQOptions {
   origin?: string;
 }
 
-/** Amazon Q truncates nothing itself; descriptions above this are refused (amazonq.md §2.10). */
+/** Amazon Q truncates nothing itself: a request with a tool description above this is refused. */
 const DESCRIPTION_LIMIT = 10240;
 const DESCRIPTION_KEEP = 10100;
 const ENV_STATE = { operatingSystem: "macos", currentWorkingDirectory: "/" };
@@ -73,7 +73,7 @@ function toolChoiceHint(request: ClaudeRequest): string | null {
   }
 }
 
-/** The injected thinking hint (amazonq.md §2.7 step 2); the model answers with `<thinking>` text. */
+/** The injected thinking hint (the upstream has no thinking switch); the model answers with `<thinking>` text. */
 function thinkingHint(request: ClaudeRequest): string | null {
   if (!thinkingRequested(request)) return null;
   const budget = request.thinking?.type === "enabled"

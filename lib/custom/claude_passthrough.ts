@@ -1,10 +1,10 @@
 /**
  * `ClaudePassthrough`: parsed SSE messages of a Claude-format upstream -> Claude stream events.
  *
- * A stream stage for the custom `format:"claude"` backend (`gemini_and_custom.md` §4.7). The upstream
+ * A stream stage for the custom `format:"claude"` backend. The upstream
  * already speaks our internal model, so events pass through, except that `message_start` gets the
  * server's message id and the model name the client asked for, an upstream `error` event errors the stream
- * with a classified `UpstreamError` (the reference re-emitted it as data under HTTP 200, §8 item 3), and a
+ * with a classified `UpstreamError` (never passed on as data of a successful answer), and a
  * stream that ends without `message_stop` is an error, never a silent stop. Event types this proxy does not
  * model are dropped. It is not the HTTP part (`custom_channel.ts`); it parses each message once.
  */

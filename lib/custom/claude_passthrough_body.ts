@@ -3,19 +3,17 @@
  *
  * Pure. The normalized request is re-serialized (unknown top-level fields from `extra` kept, Claude Code's
  * billing line already gone, `model` = the upstream model, `stream: true`) and the thinking-continuity rules
- * of `gemini_and_custom.md` §4.8 are applied, because history from other backends carries thinking blocks
+ * below are applied, because history from other backends carries thinking blocks
  * a real Claude endpoint cannot verify:
  * - a thinking block counts as signed only with a signature this server did not make (`amq2api.v1.` is
- *   ours: an HMAC over Amazon Q or OpenAI reasoning, which Anthropic or Azure would reject, §4.8
- *   "Recommended"); unsigned ones become `<previous_thinking>` text in place, so the reasoning stays in
+ *   ours: an HMAC over Amazon Q or OpenAI reasoning, which Anthropic or Azure would reject); unsigned ones become `<previous_thinking>` text in place, so the reasoning stays in
  *   context; with thinking off, all thinking blocks go;
  * - with thinking on, the last assistant turn must start with a signed thinking block, or thinking is
- *   switched off for this request. Azure (`provider:"azure"`) always applies that rule, as the reference
- *   did; for other upstreams only in a tool loop (the last turn holds tool results), the one place
+ *   switched off for this request. Azure (`provider:"azure"`) always applies that rule (it refuses
+ *   such a request otherwise); for other upstreams only in a tool loop (the last turn holds tool results), the one place
  *   Anthropic enforces it, so an ordinary follow-up question keeps its thinking;
  * - Azure only: `context_management`, `betas` and `anthropic_beta` are removed and tools are reduced to the
- *   fields Azure accepts. `thinking: true` cannot reach here (the request schema rejects it), fixing the
- *   reference's crash.
+ *   fields Azure accepts. `thinking: true` cannot reach here (the request schema rejects it).
  */
 import type { ClaudeMessage, ClaudeRequest, ContentBlock } from "../claude/request_schema.ts";
 import { ThinkingSigner } from "../claude/thinking_signer.ts";

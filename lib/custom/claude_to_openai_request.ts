@@ -1,15 +1,15 @@
 /**
  * `claudeToOpenAIRequest`: a normalized Claude request -> the body of an OpenAI Chat Completions call.
  *
- * Pure (no fetch, no clock, no config). It is not the URL or header logic (`custom_channel.ts`). Follows
- * `gemini_and_custom.md` §4.2 "Recommended" and fixes the weak spots of §8 items 8 and 14:
+ * Pure (no fetch, no clock, no config). It is not the URL or header logic (`custom_channel.ts`). What it
+ * guarantees:
  * - tool messages come right after the assistant turn that called them (first in the next user turn), and
  *   the rest of that turn (text, images, images returned by tools) follows as ONE multimodal user message;
  *   OpenAI rejects anything between an assistant `tool_calls` message and its `tool` answers;
  * - no assistant message with `content:null` and no tool calls is ever sent;
  * - `tool_choice`, `parallel_tool_calls`, `stop`, `top_p` are kept; reasoning models get
  *   `max_completion_tokens` and, when supported, `reasoning_effort` in place of Claude's `thinking`.
- * Thinking is requested through `reasoning_effort`, never through the reference's prompt-injected hint.
+ * Thinking is requested through `reasoning_effort`, never through a hint injected into the prompt.
  */
 import type { ClaudeRequest, ContentBlock, ToolResultBlock } from "../claude/request_schema.ts";
 import type {

@@ -1,6 +1,5 @@
 /**
- * `customAccountSettings`: reads and checks the fields of a `custom_api` account
- * (`gemini_and_custom.md` §4.1): API key in `clientSecret`, `other.api_base`, `other.model` (default
+ * `customAccountSettings`: reads and checks the fields of a `custom_api` account: API key in `clientSecret`, `other.api_base`, `other.model` (default
  * `gpt-4o`), `other.format` (`openai` default, or `claude`), `other.provider` (`azure` switches on the Azure
  * rules). Two optional switches override the model-name guess for OpenAI reasoning models:
  * `other.use_max_completion_tokens` and `other.supports_reasoning_effort` (booleans).

@@ -149,7 +149,7 @@ function isJson(response: Response): boolean {
 }
 
 /**
- * The client's `anthropic-beta` list, forwarded (the reference dropped it, §8 item 16). Azure gets no
+ * The client's `anthropic-beta` list, forwarded (betas such as extended context change what the upstream accepts). Azure gets no
  * `context-management-*` beta because its cleaner removes `context_management` from the body.
  */
 function betaHeader(value: string | undefined, azure: boolean): string {

@@ -1,8 +1,8 @@
 /**
- * `customConnectionCheck`: the admin connection test of a custom account (`POST /v2/accounts/{id}/test`,
- * `platform.md` route 23, `gemini_and_custom.md` §4.10): one tiny non-streaming request ("Hi",
+ * `customConnectionCheck`: the admin connection test of a custom account (`POST /v2/accounts/{id}/test`):
+ * one tiny non-streaming request ("Hi",
  * `max_tokens` 10) to the account's upstream in its own format, at the same URL the chat path uses
- * (`custom_upstream_url.ts`; the reference tested a different URL than it served, §8 item 14).
+ * (`custom_upstream_url.ts`), so a passing check means the chat path works too.
  *
  * It never throws for an upstream failure: the result carries the status (the upstream's, or 504 for a
  * timeout, 502 for a connection failure, 400 for a misconfigured account) and a message. The API key never
@@ -19,7 +19,7 @@ import { customUpstreamUrl } from "./custom_upstream_url.ts";
 export interface CustomConnectionTestOptions {
   /** The HTTP client. */
   fetch: typeof fetch;
-  /** Give up after this long. @default 30000 (the reference's 30 s) */
+  /** Give up after this long. @default 30000 */
   timeoutMs?: number;
 }
 

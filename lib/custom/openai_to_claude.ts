@@ -1,10 +1,10 @@
 /**
  * `OpenAIToClaude`: parsed SSE messages of an OpenAI Chat Completions stream -> Claude stream events.
  *
- * A stream stage (design.md, "The streaming pipeline"): no fetch, no log, no clock. It is not the SSE
+ * A stream stage: no fetch, no log, no clock. It is not the SSE
  * parser (feed it `TextDecoderStream` -> `EventSourceParserStream`, so multi-byte characters split across
- * network chunks decode correctly) and not the HTTP error handling (`custom_channel.ts`). Follows
- * `gemini_and_custom.md` §4.4 "Recommended" and avoids the weak spots of §8 item 15:
+ * network chunks decode correctly) and not the HTTP error handling (`custom_channel.ts`). What it
+ * guarantees:
  * - tool calls are keyed by `index`; an `id` repeated in every chunk is a continuation, and parallel calls
  *   whose argument fragments interleave are kept apart. Claude blocks cannot interleave, so arguments are
  *   buffered per call and each `tool_use` block is emitted whole (start with `input:{}`, one

@@ -3,9 +3,8 @@
  * an OpenAI- or Claude-format stream) into a classified `UpstreamError` the account pool can act on.
  *
  * Pure: it gets the status, the already-read body and the headers; it never fetches. It is not the client
- * error mapping (that is `UpstreamError.clientError()`). Follows `gemini_and_custom.md` §4.6/§4.7 and the
- * failure classes of `lib/errors.ts`; unlike the reference it never lets an upstream error become an empty
- * successful message (§8 item 3).
+ * error mapping (that is `UpstreamError.clientError()`). It maps to the
+ * failure classes of `lib/errors.ts`, and never lets an upstream error become an empty successful message.
  */
 import { CLAUDE_ERROR_STATUS, type FailureClass, UpstreamError } from "../errors.ts";
 import { retryAfterMs } from "../upstream/retry_after.ts";
