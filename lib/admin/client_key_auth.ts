@@ -6,8 +6,7 @@
  * (`StoreCache`), so checking a key costs no query: a key created or revoked here is in force at once, one
  * created or revoked on another instance within `stalenessMs`. "Last used" is written at most once a minute
  * per key and instance. With no key configured anywhere
- * the server serves loopback clients only (the reference implementation served the world; `platform.md`
- * weak spot 10).
+ * the server serves loopback clients only, so a fresh install is never an open proxy.
  */
 import { randomBytes } from "node:crypto";
 import { StoreCache } from "../store/store_cache.ts";
