@@ -1,5 +1,5 @@
 /**
- * Account import through `POST /v2/accounts/import` (issue 4): the reference implementation's pipe-separated
+ * Account import through `POST /v2/accounts/import` (issue 4): the Python amq2api's pipe-separated
  * lines (11-field and old 8-field forms, comments, bad lines reported, not fatal), this server's JSON export
  * round-tripped into a fresh instance, and the KiroGate token list. Imported accounts serve at once.
  */
@@ -12,7 +12,7 @@ async function post(t: TestApp, token: string, path: string, body: unknown) {
   return { status: response.status, body: await response.json() };
 }
 
-Deno.test("import of the reference's pipe format: 11-field and 8-field lines, comments, bad lines", async () => {
+Deno.test("import of the Python amq2api's pipe format: 11-field and 8-field lines, comments, bad lines", async () => {
   const fake = fakeOpenAI();
   const t = makeTestApp();
   try {

@@ -183,7 +183,7 @@ export function eventStreamResponse(frames: Uint8Array[], pieceSize = 0): Respon
   });
 }
 
-/** Checks the rules of a correct, completed Claude stream (claude_clients.md). */
+/** Checks the rules of a correct, completed Claude stream, as Claude clients check it. */
 export function assertWellFormed(stream: readonly ClaudeStreamEvent[]): void {
   const events = stream as unknown as Array<{ type: string; [k: string]: unknown }>;
   const fail = (why: string) => {

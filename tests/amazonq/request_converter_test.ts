@@ -24,7 +24,7 @@ const user = (...content: ClaudeMessage["content"]): ClaudeMessage => ({ role: "
 const assistant = (...content: ClaudeMessage["content"]): ClaudeMessage => ({ role: "assistant", content });
 const t = (text: string) => ({ type: "text" as const, text });
 
-Deno.test("claudeToAmazonQ builds the worked example shape (§2.12) with the system prompt in front", () => {
+Deno.test("claudeToAmazonQ builds the documented request shape with the system prompt in front", () => {
   const body = convert({
     system: [t("SYS")],
     tools: [{ name: "Bash", description: "run", input_schema: { type: "object" } }],

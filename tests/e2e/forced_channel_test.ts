@@ -1,5 +1,5 @@
 /**
- * The old project's forced-channel routes, `/v1/gemini/messages` and `/v1/custom_api/messages`: `/v1/messages`
+ * The forced-channel routes, `/v1/gemini/messages` and `/v1/custom_api/messages`: `/v1/messages`
  * served only by that channel, a Claude 404 naming the channel when it has no account for the model.
  */
 import assert from "node:assert/strict";

@@ -483,7 +483,7 @@ function claudeAccount(upstream: FakeUpstream, extra: Record<string, unknown> = 
 
 Deno.test("CustomChannel passes a Claude-format stream through with our id and the client's model", async () => {
   await withUpstream(
-    // CRLF line endings: the reference never split them (§8 item 16).
+    // CRLF line endings, which some upstreams send.
     () => sseResponse(CLAUDE_STREAM.map((event) => event.replaceAll("\n", "\r\n"))),
     async (upstream) => {
       const request = claudeRequest({
