@@ -9,7 +9,7 @@ import type { AccessTokenOptions, RenewedToken, TokenSource } from "../../lib/ac
 import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
 import type { ClaudeRequest } from "../../lib/claude/request_schema.ts";
 import type { ChannelCall } from "../../lib/accounts/channel.ts";
-import { accountFixture } from "../_helpers/account_fixture.ts";
+import { accountFixture } from "./account_fixture.ts";
 
 function codec(): EventStreamCodec {
   return new EventStreamCodec(toUtf8, fromUtf8);

@@ -7,10 +7,10 @@
  */
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { eventFrame, exceptionFrame, text as qText } from "../amazonq/_helpers.ts";
-import { chunk as geminiChunk, sse as geminiSse } from "../gemini/_helpers.ts";
-import { chunkedBody, claudeEvent, openAIChunk, openAIUsageChunk } from "../openai/_fake_upstream.ts";
-import { makeTestApp, type TestApp } from "../_helpers/test_app.ts";
+import { eventFrame, exceptionFrame, text as qText } from "./amazonq_helpers.ts";
+import { chunk as geminiChunk, sse as geminiSse } from "./gemini_helpers.ts";
+import { chunkedBody, claudeEvent, openAIChunk, openAIUsageChunk } from "./fake_openai_upstream.ts";
+import { makeTestApp, type TestApp } from "./test_app.ts";
 import type { Account, NewAccount } from "../../lib/store/types.ts";
 
 export { exceptionFrame };

@@ -8,7 +8,7 @@ import { normalizeClaudeRequest } from "../../lib/claude/normalize_request.ts";
 import { messagesRequestSchema } from "../../lib/claude/request_schema.ts";
 import type { ClaudeRequest } from "../../lib/claude/request_schema.ts";
 import type { Account } from "../../lib/store/types.ts";
-import { accountFixture } from "../_helpers/account_fixture.ts";
+import { accountFixture } from "./account_fixture.ts";
 
 export interface RecordedRequest {
   method: string;

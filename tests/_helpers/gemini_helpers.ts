@@ -5,7 +5,7 @@ import { normalizeClaudeRequest } from "../../lib/claude/normalize_request.ts";
 import { type ClaudeRequest, messagesRequestSchema } from "../../lib/claude/request_schema.ts";
 import { GeminiToClaude, type GeminiToClaudeOptions } from "../../lib/gemini/gemini_to_claude.ts";
 import type { Account } from "../../lib/store/types.ts";
-import { accountFixture } from "../_helpers/account_fixture.ts";
+import { accountFixture } from "./account_fixture.ts";
 
 /** Validates and normalizes a Messages body the way the route does. */
 export function claudeRequest(body: Record<string, unknown>): ClaudeRequest {

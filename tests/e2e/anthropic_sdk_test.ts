@@ -6,8 +6,16 @@
  */
 import assert from "node:assert/strict";
 import type Anthropic from "@anthropic-ai/sdk";
-import { assertWellFormed } from "../amazonq/_helpers.ts";
-import { BASH_TOOL, CHANNELS, DIALECTS, type Json, parseSse, user, withHarness } from "./_e2e.ts";
+import { assertWellFormed } from "../_helpers/amazonq_helpers.ts";
+import {
+  BASH_TOOL,
+  CHANNELS,
+  DIALECTS,
+  type Json,
+  parseSse,
+  user,
+  withHarness,
+} from "../_helpers/e2e_harness.ts";
 
 for (const channel of CHANNELS) {
   const dialect = DIALECTS[channel];

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { adminSession } from "../_helpers/test_app.ts";
-import { DIALECTS, type Json, parseSse, withHarness } from "./_e2e.ts";
+import { DIALECTS, type Json, parseSse, withHarness } from "../_helpers/e2e_harness.ts";
 
 Deno.test("forced channel: /v1/gemini/messages without a gemini account is a Claude 404 naming the channel", async () => {
   await withHarness("amazonq", () => DIALECTS.amazonq.text(["Hi"]), async (h) => {

@@ -5,7 +5,7 @@ import { CodeAssistClient } from "../../lib/gemini/code_assist_client.ts";
 import { GeminiOAuthFlow } from "../../lib/gemini/oauth_flow.ts";
 import type { Account, AccountPatch, AccountRepo, NewAccount } from "../../lib/store/types.ts";
 import { createGeminiOAuthRoutes } from "../../routes/gemini_oauth.ts";
-import { fakeGoogle, type FakeGoogleScript, geminiAccount, idToken } from "./_helpers.ts";
+import { fakeGoogle, type FakeGoogleScript, geminiAccount, idToken } from "../_helpers/gemini_helpers.ts";
 
 const STATIC_DIR = join(import.meta.dirname!, "../../static");
 const START = Date.parse("2025-06-01T12:00:00Z");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { adminSession, makeTestApp } from "../_helpers/test_app.ts";
 
-const ROOT = new URL("../../", import.meta.url);
+const ROOT = new URL("../..", import.meta.url);
 
 interface Row {
   method: string;

@@ -5,7 +5,7 @@
  * an admin asks, at most once per interval, on the injected clock.
  */
 import assert from "node:assert/strict";
-import { adminSession, json, makeTestApp, type TestApp } from "../_helpers/test_app.ts";
+import { adminSession, json, makeTestApp, type TestApp } from "../../_helpers/test_app.ts";
 
 interface FakeOidc {
   url: string;

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
-import { json, makeTestApp, type TestApp } from "../_helpers/test_app.ts";
+import { json, makeTestApp, type TestApp } from "../../_helpers/test_app.ts";
 import {
   addAccount,
   addAmazonQ,

@@ -4,7 +4,7 @@
  * without those fields.
  */
 import assert from "node:assert/strict";
-import { adminSession, json, makeTestApp, type TestApp } from "../_helpers/test_app.ts";
+import { adminSession, json, makeTestApp, type TestApp } from "../../_helpers/test_app.ts";
 
 function get(t: TestApp, token: string, path: string): Promise<Response> {
   return t.request(path, { headers: { "x-session-token": token } });

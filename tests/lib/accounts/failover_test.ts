@@ -7,8 +7,8 @@
  * reports what happened.
  */
 import assert from "node:assert/strict";
-import { adminSession, makeTestApp } from "../_helpers/test_app.ts";
-import { jsonResponse, sse } from "../gemini/_helpers.ts";
+import { adminSession, makeTestApp } from "../../_helpers/test_app.ts";
+import { jsonResponse, sse } from "../../_helpers/gemini_helpers.ts";
 import {
   addAccount,
   addAmazonQ,

@@ -4,7 +4,7 @@
  * round-tripped into a fresh instance, and the KiroGate token list. Imported accounts serve at once.
  */
 import assert from "node:assert/strict";
-import { adminSession, json, makeTestApp, type TestApp } from "../_helpers/test_app.ts";
+import { adminSession, json, makeTestApp, type TestApp } from "../../_helpers/test_app.ts";
 import { answerText, ask, fakeOpenAI } from "./_pool_helpers.ts";
 
 async function post(t: TestApp, token: string, path: string, body: unknown) {

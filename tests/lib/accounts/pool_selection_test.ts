@@ -4,7 +4,7 @@
  * reserved for admins. Custom OpenAI-format accounts on one fake upstream, told apart by their API keys.
  */
 import assert from "node:assert/strict";
-import { adminSession, makeTestApp } from "../_helpers/test_app.ts";
+import { adminSession, makeTestApp } from "../../_helpers/test_app.ts";
 import {
   addAmazonQ,
   addCustom,

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Clock, makeTestApp } from "../_helpers/test_app.ts";
+import { Clock, makeTestApp } from "../../_helpers/test_app.ts";
 import {
   addAmazonQ,
   addCustom,

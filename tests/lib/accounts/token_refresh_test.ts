@@ -4,14 +4,14 @@
  * picks, idempotence, invalid grants, leases, and two instances running it at once.
  */
 import assert from "node:assert/strict";
-import { AccountPool } from "../../lib/accounts/account_pool.ts";
-import { runRefreshJob } from "../../lib/accounts/refresh_job.ts";
-import { TokenManager } from "../../lib/accounts/token_manager.ts";
-import type { RefreshedTokens, TokenRefresher } from "../../lib/accounts/token_source.ts";
-import { UpstreamError } from "../../lib/errors.ts";
-import { openSqliteStore } from "../../lib/store/sqlite_store.ts";
-import type { Account, Store } from "../../lib/store/types.ts";
-import { adminSession, Clock, makeTestApp } from "../_helpers/test_app.ts";
+import { AccountPool } from "../../../lib/accounts/account_pool.ts";
+import { runRefreshJob } from "../../../lib/accounts/refresh_job.ts";
+import { TokenManager } from "../../../lib/accounts/token_manager.ts";
+import type { RefreshedTokens, TokenRefresher } from "../../../lib/accounts/token_source.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { openSqliteStore } from "../../../lib/store/sqlite_store.ts";
+import type { Account, Store } from "../../../lib/store/types.ts";
+import { adminSession, Clock, makeTestApp } from "../../_helpers/test_app.ts";
 import { addAmazonQ, amazonQEnv, answerText, ask, fakeAmazonQ } from "./_pool_helpers.ts";
 
 Deno.test("100 concurrent requests over 3 accounts with expired tokens cause exactly 3 refreshes", async () => {

@@ -5,7 +5,7 @@
  * account is cooled down or disabled, since a refresh fixed what was wrong.
  */
 import assert from "node:assert/strict";
-import { makeTestApp } from "../_helpers/test_app.ts";
+import { makeTestApp } from "../../_helpers/test_app.ts";
 import { addAmazonQ, amazonQEnv, amazonQFailure, answerText, ask, fakeAmazonQ } from "./_pool_helpers.ts";
 
 const ROUNDS = 20;

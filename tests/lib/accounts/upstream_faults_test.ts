@@ -6,10 +6,10 @@
  * with one error event naming the cause; when no account is left the client gets 502 `api_error`.
  */
 import assert from "node:assert/strict";
-import { createBackends } from "../../lib/backends.ts";
-import { parseConfig } from "../../lib/config.ts";
-import { estimator, makeTestApp, STATIC_DIR, TEST_SIGNER, type TestApp } from "../_helpers/test_app.ts";
-import { eventFrame } from "../amazonq/_helpers.ts";
+import { createBackends } from "../../../lib/backends.ts";
+import { parseConfig } from "../../../lib/config.ts";
+import { estimator, makeTestApp, STATIC_DIR, TEST_SIGNER, type TestApp } from "../../_helpers/test_app.ts";
+import { eventFrame } from "../../_helpers/amazonq_helpers.ts";
 import {
   addAmazonQ,
   addCustom,

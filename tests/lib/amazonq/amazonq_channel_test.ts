@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { AmazonQChannel, type AmazonQChannelOptions } from "../../lib/amazonq/amazonq_channel.ts";
-import type { TokenSource } from "../../lib/accounts/token_source.ts";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import { ThinkingSigner } from "../../lib/claude/thinking_signer.ts";
-import { UpstreamError } from "../../lib/errors.ts";
-import { TokenEstimator } from "../../lib/usage/token_estimator.ts";
+import { AmazonQChannel, type AmazonQChannelOptions } from "../../../lib/amazonq/amazonq_channel.ts";
+import type { TokenSource } from "../../../lib/accounts/token_source.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import { ThinkingSigner } from "../../../lib/claude/thinking_signer.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { TokenEstimator } from "../../../lib/usage/token_estimator.ts";
 import {
   account,
   assertWellFormed,
@@ -19,7 +19,7 @@ import {
   fakeServer,
   test,
   text,
-} from "./_helpers.ts";
+} from "../../_helpers/amazonq_helpers.ts";
 
 const estimator = new TokenEstimator();
 const signer = new ThinkingSigner(new TextEncoder().encode("0123456789abcdef0123"));

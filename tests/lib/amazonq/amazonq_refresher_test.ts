@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { AmazonQRefresher } from "../../lib/amazonq/amazonq_refresher.ts";
-import { UpstreamError } from "../../lib/errors.ts";
-import { account, fakeServer, test } from "./_helpers.ts";
+import { AmazonQRefresher } from "../../../lib/amazonq/amazonq_refresher.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { account, fakeServer, test } from "../../_helpers/amazonq_helpers.ts";
 
 const NOW = 1_800_000_000_000;
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { AmazonQToClaude, type AmazonQToClaudeOptions } from "../../lib/amazonq/amazonq_to_claude.ts";
-import { EventStreamDecoder } from "../../lib/amazonq/event_stream_decoder.ts";
-import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import { ProtocolError, UpstreamError } from "../../lib/errors.ts";
+import { AmazonQToClaude, type AmazonQToClaudeOptions } from "../../../lib/amazonq/amazonq_to_claude.ts";
+import { EventStreamDecoder } from "../../../lib/amazonq/event_stream_decoder.ts";
+import type { ClaudeStreamEvent } from "../../../lib/claude/events.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import { ProtocolError, UpstreamError } from "../../../lib/errors.ts";
 import {
   assertWellFormed,
   chunked,
@@ -17,7 +17,7 @@ import {
   splitAt,
   streamOf,
   text,
-} from "./_helpers.ts";
+} from "../../_helpers/amazonq_helpers.ts";
 
 function options(overrides: Partial<AmazonQToClaudeOptions> = {}): AmazonQToClaudeOptions {
   return {

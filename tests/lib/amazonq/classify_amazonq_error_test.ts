@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { classifyAmazonQError, isStaleTokenAnswer } from "../../lib/amazonq/classify_amazonq_error.ts";
+import { classifyAmazonQError, isStaleTokenAnswer } from "../../../lib/amazonq/classify_amazonq_error.ts";
 
 const NOW = Date.UTC(2026, 11, 31, 23, 0);
 

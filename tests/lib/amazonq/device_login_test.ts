@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { DeviceLogin } from "../../lib/amazonq/device_login.ts";
-import { fakeServer, test } from "./_helpers.ts";
+import { DeviceLogin } from "../../../lib/amazonq/device_login.ts";
+import { fakeServer, test } from "../../_helpers/amazonq_helpers.ts";
 
 test("DeviceLogin runs register, device authorization, then pending / slow_down / completed polls", async () => {
   let now = 1_000_000;

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
 import { EventStreamCodec, Int64 } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
-import { EventStreamDecoder, type EventStreamFrame } from "../../lib/amazonq/event_stream_decoder.ts";
-import { ProtocolError } from "../../lib/errors.ts";
+import { EventStreamDecoder, type EventStreamFrame } from "../../../lib/amazonq/event_stream_decoder.ts";
+import { ProtocolError } from "../../../lib/errors.ts";
 import {
   chunked,
   collect,
@@ -15,7 +15,7 @@ import {
   seeded,
   splitAt,
   streamOf,
-} from "./_helpers.ts";
+} from "../../_helpers/amazonq_helpers.ts";
 
 const VECTOR_TEXT = hex(
   "0000007c0000005c3bddcf780b3a6576656e742d74797065070016617373697374616e74526573706f6e73654576656e740d3a636f6e74656e742d747970650700106170706c69636174696f6e2f6a736f6e0d3a6d6573736167652d747970650700056576656e747b22636f6e74656e74223a224869227db02babdc",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { claudeToAmazonQ } from "../../lib/amazonq/request_converter.ts";
-import type { ClaudeMessage, ClaudeRequest } from "../../lib/claude/request_schema.ts";
-import { claudeRequest } from "./_helpers.ts";
+import { claudeToAmazonQ } from "../../../lib/amazonq/request_converter.ts";
+import type { ClaudeMessage, ClaudeRequest } from "../../../lib/claude/request_schema.ts";
+import { claudeRequest } from "../../_helpers/amazonq_helpers.ts";
 
 const OPTIONS = { conversationId: "conv-1", modelId: "claude-sonnet-4.5" };
 const PNG = {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ThinkingTagParser } from "../../lib/amazonq/thinking_tag_parser.ts";
+import { ThinkingTagParser } from "../../../lib/amazonq/thinking_tag_parser.ts";
 
 type Part = { kind: "text" | "thinking"; text: string };
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { importTokenCache } from "../../lib/amazonq/token_cache_import.ts";
-import { ApiError } from "../../lib/errors.ts";
+import { importTokenCache } from "../../../lib/amazonq/token_cache_import.ts";
+import { ApiError } from "../../../lib/errors.ts";
 
 Deno.test("importTokenCache reads an AWS SSO cache token file", () => {
   const account = importTokenCache(JSON.stringify({

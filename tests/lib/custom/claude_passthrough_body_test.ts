@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { claudePassthroughBody } from "../../lib/custom/claude_passthrough_body.ts";
-import { claudeRequest } from "./_fake_upstream.ts";
+import { claudePassthroughBody } from "../../../lib/custom/claude_passthrough_body.ts";
+import { claudeRequest } from "../../_helpers/fake_openai_upstream.ts";
 
 const signedThinking = { type: "thinking", thinking: "deep", signature: "EqQBCkYIBxgC" };
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { claudeToOpenAIRequest } from "../../lib/custom/claude_to_openai_request.ts";
-import { claudeRequest } from "./_fake_upstream.ts";
+import { claudeToOpenAIRequest } from "../../../lib/custom/claude_to_openai_request.ts";
+import { claudeRequest } from "../../_helpers/fake_openai_upstream.ts";
 
 const PNG = "iVBORw0KGgo=";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import { UpstreamError } from "../../lib/errors.ts";
-import { CustomChannel } from "../../lib/custom/custom_channel.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { CustomChannel } from "../../../lib/custom/custom_channel.ts";
 import {
   API_KEY,
   channelCall,
@@ -16,7 +16,7 @@ import {
   sseResponse,
   startFakeUpstream,
   streamError,
-} from "./_fake_upstream.ts";
+} from "../../_helpers/fake_openai_upstream.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { customConnectionCheck } from "../../lib/custom/custom_connection_check.ts";
-import { API_KEY, customAccount, openAIError, startFakeUpstream } from "./_fake_upstream.ts";
+import { customConnectionCheck } from "../../../lib/custom/custom_connection_check.ts";
+import {
+  API_KEY,
+  customAccount,
+  openAIError,
+  startFakeUpstream,
+} from "../../_helpers/fake_openai_upstream.ts";
 
 Deno.test("customConnectionCheck reports success and a preview for an OpenAI-format upstream", async () => {
   const upstream = startFakeUpstream(() =>

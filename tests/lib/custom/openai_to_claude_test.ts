@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import { ProtocolError, UpstreamError } from "../../lib/errors.ts";
-import { OpenAIToClaude } from "../../lib/custom/openai_to_claude.ts";
-import { fakeSign, openAIChunk, openAIUsageChunk, streamError } from "./_fake_upstream.ts";
+import type { ClaudeStreamEvent } from "../../../lib/claude/events.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import { ProtocolError, UpstreamError } from "../../../lib/errors.ts";
+import { OpenAIToClaude } from "../../../lib/custom/openai_to_claude.ts";
+import { fakeSign, openAIChunk, openAIUsageChunk, streamError } from "../../_helpers/fake_openai_upstream.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import type { ChannelCall } from "../../lib/accounts/channel.ts";
-import type { AccessTokenOptions, RenewedToken, TokenSource } from "../../lib/accounts/token_source.ts";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import { UpstreamError } from "../../lib/errors.ts";
-import { GeminiChannel } from "../../lib/gemini/gemini_channel.ts";
-import { geminiSessionId } from "../../lib/gemini/request_converter.ts";
-import type { Account } from "../../lib/store/types.ts";
+import type { ChannelCall } from "../../../lib/accounts/channel.ts";
+import type { AccessTokenOptions, RenewedToken, TokenSource } from "../../../lib/accounts/token_source.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { GeminiChannel } from "../../../lib/gemini/gemini_channel.ts";
+import { geminiSessionId } from "../../../lib/gemini/request_converter.ts";
+import type { Account } from "../../../lib/store/types.ts";
 import {
   chunk,
   claudeRequest,
@@ -14,7 +14,7 @@ import {
   jsonResponse,
   sse,
   sseResponse,
-} from "./_helpers.ts";
+} from "../../_helpers/gemini_helpers.ts";
 
 const NOW = Date.parse("2025-06-01T00:00:00Z");
 

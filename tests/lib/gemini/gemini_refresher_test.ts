@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { UpstreamError } from "../../lib/errors.ts";
-import { CodeAssistClient } from "../../lib/gemini/code_assist_client.ts";
-import { GeminiRefresher } from "../../lib/gemini/gemini_refresher.ts";
-import { fakeGoogle, geminiAccount } from "./_helpers.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { CodeAssistClient } from "../../../lib/gemini/code_assist_client.ts";
+import { GeminiRefresher } from "../../../lib/gemini/gemini_refresher.ts";
+import { fakeGoogle, geminiAccount } from "../../_helpers/gemini_helpers.ts";
 
 const NOW = 1_700_000_000_000;
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import { ProtocolError, UpstreamError } from "../../lib/errors.ts";
-import { decodeToolUseId, SKIP_THOUGHT_SIGNATURE } from "../../lib/gemini/thought_signature.ts";
-import { bytes, chunk, runStage, sse } from "./_helpers.ts";
+import type { ClaudeStreamEvent } from "../../../lib/claude/events.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import { ProtocolError, UpstreamError } from "../../../lib/errors.ts";
+import { decodeToolUseId, SKIP_THOUGHT_SIGNATURE } from "../../../lib/gemini/thought_signature.ts";
+import { bytes, chunk, runStage, sse } from "../../_helpers/gemini_helpers.ts";
 
 const USAGE = {
   promptTokenCount: 120,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { runGeminiQuotaJob } from "../../lib/gemini/quota_refresh_job.ts";
-import type { ModelQuota } from "../../lib/gemini/code_assist_client.ts";
-import { openSqliteStore } from "../../lib/store/sqlite_store.ts";
-import type { TokenSource } from "../../lib/accounts/token_source.ts";
-import { adminSession, Clock, makeTestApp } from "../_helpers/test_app.ts";
+import { runGeminiQuotaJob } from "../../../lib/gemini/quota_refresh_job.ts";
+import type { ModelQuota } from "../../../lib/gemini/code_assist_client.ts";
+import { openSqliteStore } from "../../../lib/store/sqlite_store.ts";
+import type { TokenSource } from "../../../lib/accounts/token_source.ts";
+import { adminSession, Clock, makeTestApp } from "../../_helpers/test_app.ts";
 
 const tokens: TokenSource = {
   accessToken: () => Promise.resolve("token"),

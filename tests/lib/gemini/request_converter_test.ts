@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { ThinkingSigner } from "../../lib/claude/thinking_signer.ts";
-import { claudeToGemini, geminiSessionId } from "../../lib/gemini/request_converter.ts";
-import { encodeToolUseId, SKIP_THOUGHT_SIGNATURE } from "../../lib/gemini/thought_signature.ts";
-import { claudeRequest } from "./_helpers.ts";
+import { ThinkingSigner } from "../../../lib/claude/thinking_signer.ts";
+import { claudeToGemini, geminiSessionId } from "../../../lib/gemini/request_converter.ts";
+import { encodeToolUseId, SKIP_THOUGHT_SIGNATURE } from "../../../lib/gemini/thought_signature.ts";
+import { claudeRequest } from "../../_helpers/gemini_helpers.ts";
 
 const OPTIONS = { model: "gemini-3-pro-high", project: "proj-1", sessionId: "-42", requestId: "agent-1" };
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cleanSchema } from "../../lib/gemini/schema_cleaner.ts";
+import { cleanSchema } from "../../../lib/gemini/schema_cleaner.ts";
 
 Deno.test("cleanSchema inlines $ref from $defs and definitions and drops the definitions", () => {
   const out = cleanSchema({

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
-import { CodeAssistClient } from "../../lib/gemini/code_assist_client.ts";
-import { GeminiOAuthFlow } from "../../lib/gemini/oauth_flow.ts";
-import { StorePendingSignIns } from "../../lib/gemini/pending_sign_ins.ts";
-import { openSqliteStore } from "../../lib/store/sqlite_store.ts";
-import { makeTestApp } from "../_helpers/test_app.ts";
+import { parseConfig } from "../../../lib/config.ts";
+import { CodeAssistClient } from "../../../lib/gemini/code_assist_client.ts";
+import { GeminiOAuthFlow } from "../../../lib/gemini/oauth_flow.ts";
+import { StorePendingSignIns } from "../../../lib/gemini/pending_sign_ins.ts";
+import { openSqliteStore } from "../../../lib/store/sqlite_store.ts";
+import { makeTestApp } from "../../_helpers/test_app.ts";
 
 const START = Date.parse("2025-06-01T12:00:00Z");
 const GEMINI_ENV: Record<string, string> = {

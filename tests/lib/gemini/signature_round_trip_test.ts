@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import type { ContentBlock } from "../../lib/claude/request_schema.ts";
-import { classifyGoogleError, parseGoogleDuration } from "../../lib/gemini/google_error.ts";
-import { claudeToGemini } from "../../lib/gemini/request_converter.ts";
-import { bytes, chunk, claudeRequest, runStage, sse } from "./_helpers.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import type { ContentBlock } from "../../../lib/claude/request_schema.ts";
+import { classifyGoogleError, parseGoogleDuration } from "../../../lib/gemini/google_error.ts";
+import { claudeToGemini } from "../../../lib/gemini/request_converter.ts";
+import { bytes, chunk, claudeRequest, runStage, sse } from "../../_helpers/gemini_helpers.ts";
 
 Deno.test("signatures from a Gemini stream come back on the same parts when the client replays the turn", async () => {
   const stream = sse(chunk([{ text: "plan", thought: true, thoughtSignature: "SIG_A" }])) +

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
-import { ApiError } from "../../lib/errors.ts";
-import { ClaudeToOpenAIChunks } from "../../lib/openai/claude_to_openai_chunks.ts";
-import { openAIStreamErrorLine } from "../../lib/openai/openai_stream_error.ts";
-import { EVENTS, withServer } from "./_openai_client.ts";
+import type { ClaudeStreamEvent } from "../../../lib/claude/events.ts";
+import { ApiError } from "../../../lib/errors.ts";
+import { ClaudeToOpenAIChunks } from "../../../lib/openai/claude_to_openai_chunks.ts";
+import { openAIStreamErrorLine } from "../../../lib/openai/openai_stream_error.ts";
+import { EVENTS, withServer } from "../../_helpers/openai_client.ts";
 
 function chunks(
   events: ClaudeStreamEvent[],

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { ApiError } from "../../lib/errors.ts";
-import { openAIErrorBody } from "../../lib/openai/openai_error_body.ts";
-import { withServer } from "./_openai_client.ts";
+import { ApiError } from "../../../lib/errors.ts";
+import { openAIErrorBody } from "../../../lib/openai/openai_error_body.ts";
+import { withServer } from "../../_helpers/openai_client.ts";
 
 Deno.test("openAIErrorBody gives the openai SDK the right error class, status and retry-after", async () => {
   const cases: Array<

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ApiError } from "../../lib/errors.ts";
-import { openAIRequestToClaude } from "../../lib/openai/openai_request_to_claude.ts";
+import { ApiError } from "../../../lib/errors.ts";
+import { openAIRequestToClaude } from "../../../lib/openai/openai_request_to_claude.ts";
 
 function rejects(body: unknown, pattern: RegExp): void {
   assert.throws(() => openAIRequestToClaude(body), (error: unknown) => {

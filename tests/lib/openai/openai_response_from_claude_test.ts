@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { MessageCollector } from "../../lib/claude/message_collector.ts";
-import { openAIResponseFromClaude } from "../../lib/openai/openai_response_from_claude.ts";
-import { EVENTS, withServer } from "./_openai_client.ts";
+import { MessageCollector } from "../../../lib/claude/message_collector.ts";
+import { openAIResponseFromClaude } from "../../../lib/openai/openai_response_from_claude.ts";
+import { EVENTS, withServer } from "../../_helpers/openai_client.ts";
 
 Deno.test("openAIResponseFromClaude builds a chat.completion the openai SDK accepts", async () => {
   const message = await MessageCollector.collect(ReadableStream.from(EVENTS));

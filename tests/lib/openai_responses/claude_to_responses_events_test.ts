@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { type ClaudeStreamEvent, messageStart } from "../../lib/claude/events.ts";
-import { ApiError, ProtocolError, UpstreamError } from "../../lib/errors.ts";
+import { type ClaudeStreamEvent, messageStart } from "../../../lib/claude/events.ts";
+import { ApiError, ProtocolError, UpstreamError } from "../../../lib/errors.ts";
 import {
   ClaudeToResponsesEvents,
   type ResponsesEvent,
-} from "../../lib/openai_responses/claude_to_responses_events.ts";
-import { collectResponse } from "../../lib/openai_responses/responses_collector.ts";
-import { responsesSseBody } from "../../lib/openai_responses/responses_sse_body.ts";
-import { responsesRequestToClaude } from "../../lib/openai_responses/responses_request_to_claude.ts";
-import { EVENTS } from "../openai/_openai_client.ts";
-import { parseSse } from "../e2e/_e2e.ts";
+} from "../../../lib/openai_responses/claude_to_responses_events.ts";
+import { collectResponse } from "../../../lib/openai_responses/responses_collector.ts";
+import { responsesSseBody } from "../../../lib/openai_responses/responses_sse_body.ts";
+import { responsesRequestToClaude } from "../../../lib/openai_responses/responses_request_to_claude.ts";
+import { EVENTS } from "../../_helpers/openai_client.ts";
+import { parseSse } from "../../_helpers/e2e_harness.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;

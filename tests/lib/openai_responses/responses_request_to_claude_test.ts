@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { ApiError } from "../../lib/errors.ts";
+import { ApiError } from "../../../lib/errors.ts";
 import {
   RESPONSES_DEFAULT_MAX_TOKENS,
   responsesRequestToClaude,
-} from "../../lib/openai_responses/responses_request_to_claude.ts";
+} from "../../../lib/openai_responses/responses_request_to_claude.ts";
 
 function rejects(body: unknown, pattern: RegExp): void {
   assert.throws(() => responsesRequestToClaude(body), (error) => {

@@ -5,18 +5,18 @@
  * nothing) and the error names the target's host.
  */
 import assert from "node:assert/strict";
-import type { Channel, ChannelCall } from "../../lib/accounts/channel.ts";
-import { AmazonQChannel } from "../../lib/amazonq/amazonq_channel.ts";
-import type { ClaudeStreamEvent } from "../../lib/claude/events.ts";
-import { UpstreamError } from "../../lib/errors.ts";
-import { GeminiChannel } from "../../lib/gemini/gemini_channel.ts";
-import type { Account } from "../../lib/store/types.ts";
-import { CustomChannel } from "../../lib/custom/custom_channel.ts";
-import { estimator, TEST_SIGNER } from "../_helpers/test_app.ts";
-import { account, claudeRequest, CountingTokens, eventFrame } from "../amazonq/_helpers.ts";
-import { chunk, geminiAccount, sse } from "../gemini/_helpers.ts";
-import { customAccount } from "../openai/_fake_upstream.ts";
-import type { UpstreamTimeouts } from "../../lib/upstream/upstream_call.ts";
+import type { Channel, ChannelCall } from "../../../lib/accounts/channel.ts";
+import { AmazonQChannel } from "../../../lib/amazonq/amazonq_channel.ts";
+import type { ClaudeStreamEvent } from "../../../lib/claude/events.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { GeminiChannel } from "../../../lib/gemini/gemini_channel.ts";
+import type { Account } from "../../../lib/store/types.ts";
+import { CustomChannel } from "../../../lib/custom/custom_channel.ts";
+import { estimator, TEST_SIGNER } from "../../_helpers/test_app.ts";
+import { account, claudeRequest, CountingTokens, eventFrame } from "../../_helpers/amazonq_helpers.ts";
+import { chunk, geminiAccount, sse } from "../../_helpers/gemini_helpers.ts";
+import { customAccount } from "../../_helpers/fake_openai_upstream.ts";
+import type { UpstreamTimeouts } from "../../../lib/upstream/upstream_call.ts";
 import { chunkedHead, neverAnswer, rawServer, serveFake, stallAfter } from "./_servers.ts";
 
 function call(target: Account): ChannelCall {

@@ -4,10 +4,10 @@
  * receives neither the access token nor the refresh token.
  */
 import assert from "node:assert/strict";
-import { UpstreamError } from "../../lib/errors.ts";
-import { CodeAssistClient } from "../../lib/gemini/code_assist_client.ts";
-import { GeminiRefresher } from "../../lib/gemini/gemini_refresher.ts";
-import { geminiAccount } from "../gemini/_helpers.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { CodeAssistClient } from "../../../lib/gemini/code_assist_client.ts";
+import { GeminiRefresher } from "../../../lib/gemini/gemini_refresher.ts";
+import { geminiAccount } from "../../_helpers/gemini_helpers.ts";
 import { serveFake } from "./_servers.ts";
 
 async function withRedirect(

@@ -4,11 +4,11 @@
  * variables in the configuration.
  */
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
-import { abortableSleep } from "../../lib/upstream/abortable_sleep.ts";
-import { backoff } from "../../lib/upstream/backoff.ts";
-import { readErrorBody } from "../../lib/upstream/read_error_body.ts";
-import { retryAfterMs } from "../../lib/upstream/retry_after.ts";
+import { parseConfig } from "../../../lib/config.ts";
+import { abortableSleep } from "../../../lib/upstream/abortable_sleep.ts";
+import { backoff } from "../../../lib/upstream/backoff.ts";
+import { readErrorBody } from "../../../lib/upstream/read_error_body.ts";
+import { retryAfterMs } from "../../../lib/upstream/retry_after.ts";
 
 Deno.test("retryAfterMs reads milliseconds, seconds and HTTP dates", () => {
   const now = Date.parse("2026-01-01T00:00:00Z");

@@ -4,8 +4,8 @@
  * "upstream broke off", and a slow reader is not mistaken for a stalled upstream.
  */
 import assert from "node:assert/strict";
-import { UpstreamError } from "../../lib/errors.ts";
-import { upstreamCall } from "../../lib/upstream/upstream_call.ts";
+import { UpstreamError } from "../../../lib/errors.ts";
+import { upstreamCall } from "../../../lib/upstream/upstream_call.ts";
 import { chunkedHead, neverAnswer, rawServer, serveFake, stallAfter } from "./_servers.ts";
 
 const SHORT = { headersMs: 200, idleMs: 200, totalMs: 5_000 };
