@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { runRefreshJob } from "./lib/accounts/refresh_job.ts";
 import { runGeminiQuotaJob } from "./lib/gemini/quota_refresh_job.ts";
 import { seedEnvAccount } from "./lib/accounts/env_account_seed.ts";
-import { createApp } from "./lib/app.ts";
+import { createApp } from "./routes/app.ts";
 import { createBackends } from "./lib/backends.ts";
 import { buildDeps } from "./lib/build_deps.ts";
 import { ThinkingSigner } from "./lib/claude/thinking_signer.ts";

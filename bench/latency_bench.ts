@@ -67,7 +67,7 @@ function prose(chars: number, seed: number): string {
   return out;
 }
 
-/** A request shaped like Claude Code's (claude_clients.md): system blocks, a dozen tools, a tool loop history. */
+/** A request shaped like Claude Code's: system blocks, a dozen tools, a tool loop history. */
 function claudeCodeRequest(turn: number, long: boolean): Record<string, unknown> {
   const tools = [
     "Bash",

@@ -11,7 +11,7 @@ import { reportMedian } from "./_median.ts";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { ClaudeStreamEvent } from "../lib/claude/events.ts";
 import { ClaudeSseEncoder } from "../lib/claude/sse_encoder.ts";
-import { OpenAIToClaude } from "../lib/openai/openai_to_claude.ts";
+import { OpenAIToClaude } from "../lib/custom/openai_to_claude.ts";
 
 const CHUNKS = 10_000;
 const SLICE = 16 * 1024;

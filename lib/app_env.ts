@@ -15,10 +15,8 @@ import type { RoutingState } from "./routing/routing_state.ts";
 import type { Account, Store } from "./store/types.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
-import type { Hono } from "hono";
-
-/** Optional extra sub-apps a backend contributes (mounted at the root by `createApp`). */
-export type RouteModule = (deps: Deps) => Hono<AppEnv>;
+import type { DeviceLoginSessions } from "./amazonq/device_login_sessions.ts";
+import type { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
 
 /** Tests a custom account's upstream with a tiny request. */
 export type AccountTester = (account: Account) => Promise<Record<string, unknown>>;
@@ -46,8 +44,12 @@ export interface Deps {
   testAccount?: AccountTester;
   /** Reads a Gemini account's per-model quota from Google (used by the quota job). */
   fetchGeminiQuota?: QuotaFetcher;
-  /** Extra route modules (backends' onboarding pages and APIs). */
-  routeModules?: RouteModule[];
+  /** Amazon Q device-code logins in progress (the `/v2/auth/*` routes). */
+  deviceLogins?: DeviceLoginSessions;
+  /** How long `/v2/auth/claim/{id}` waits for the user, and the sleep it polls with (tests shorten both). */
+  deviceLoginClaim?: { claimWaitMs?: number; sleep?: (ms: number) => Promise<void> };
+  /** The Gemini donation sign-in (the `/donate` page and `/api/gemini/*`). */
+  geminiOAuth?: GeminiOAuthFlow;
 }
 
 export interface Principal {

@@ -1,15 +1,14 @@
 /**
  * The upstream backends (Amazon Q, Gemini, custom API) wired for `buildDeps`: their channels, token
- * refreshers, onboarding routes and connectivity test, from configuration. Built once at start; the
- * upstream `fetch` keeps its pooled connections for the life of the process.
+ * refreshers, the onboarding objects the routes use (Amazon Q device logins, the Gemini sign-in flow, the
+ * quota reader) and the custom connectivity check, from configuration. Built once at start; the upstream
+ * `fetch` keeps its pooled connections for the life of the process.
  */
 import { assertAccountInput } from "./accounts/account_input.ts";
-import { RequestAuth } from "./admin/request_auth.ts";
 import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
 import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
 import { DeviceLogin } from "./amazonq/device_login.ts";
 import { DeviceLoginSessions } from "./amazonq/device_login_sessions.ts";
-import type { AppEnv } from "./app_env.ts";
 import type { BackendBuildParts, BackendParts } from "./build_deps.ts";
 import { StorePendingSignIns } from "./gemini/pending_sign_ins.ts";
 import type { ThinkingSigner } from "./claude/thinking_signer.ts";
@@ -18,13 +17,9 @@ import { CodeAssistClient } from "./gemini/code_assist_client.ts";
 import { GeminiChannel } from "./gemini/gemini_channel.ts";
 import { GeminiRefresher } from "./gemini/gemini_refresher.ts";
 import { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
-import { CustomChannel } from "./openai/custom_channel.ts";
-import { testCustomAccount } from "./openai/custom_connection_test.ts";
+import { CustomChannel } from "./custom/custom_channel.ts";
+import { customConnectionCheck } from "./custom/custom_connection_check.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
-import { createAmazonQOnboardingRoutes } from "../routes/amazonq_onboarding.ts";
-import { createGeminiOAuthRoutes } from "../routes/gemini_oauth.ts";
-import { createOpenAIChatRoutes } from "../routes/openai_chat.ts";
-import { createGeminiQuotaRoutes } from "../routes/gemini_quota.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
 export interface BackendInput {
@@ -110,36 +105,17 @@ export function createBackends(
           apiEndpoint: config.gemini.apiEndpoint,
         }),
       },
-      routeModules: [
-        (deps) => {
-          const sessions = new DeviceLoginSessions(
-            deviceLogin,
-            now,
-            async (account) => {
-              assertAccountInput(account);
-              return (await deps.store.accounts.create(account)).id;
-            },
-          );
-          return createAmazonQOnboardingRoutes(deps, sessions, {
-            ...(input.claimWaitMs !== undefined ? { claimWaitMs: input.claimWaitMs } : {}),
-            ...(input.sleep ? { sleep: input.sleep } : {}),
-          });
-        },
-        (deps) => {
-          const clientAddress = new RequestAuth(deps);
-          return createGeminiOAuthRoutes<AppEnv>({
-            flow,
-            accounts: deps.store.accounts,
-            ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
-            staticDir: deps.staticDir,
-            clientAddress: (c) => clientAddress.clientAddress(c),
-          });
-        },
-        (deps) => createOpenAIChatRoutes(deps),
-        (deps) => createGeminiQuotaRoutes(deps, fetchGeminiQuota),
-      ],
+      deviceLogins: new DeviceLoginSessions(deviceLogin, now, async (account) => {
+        assertAccountInput(account);
+        return (await store.accounts.create(account)).id;
+      }),
+      deviceLoginClaim: {
+        ...(input.claimWaitMs !== undefined ? { claimWaitMs: input.claimWaitMs } : {}),
+        ...(input.sleep ? { sleep: input.sleep } : {}),
+      },
+      geminiOAuth: flow,
       testAccount: (account) =>
-        testCustomAccount(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
+        customConnectionCheck(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
     };
   };
 }

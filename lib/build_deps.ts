@@ -13,7 +13,7 @@ import type { TokenRefresher } from "./accounts/token_source.ts";
 import { AdminAuth } from "./admin/admin_auth.ts";
 import { ClientKeyAuth } from "./admin/client_key_auth.ts";
 import { PasswordHasher } from "./admin/password_hasher.ts";
-import type { Deps, RouteModule } from "./app_env.ts";
+import type { Deps } from "./app_env.ts";
 import type { ThinkingSigner } from "./claude/thinking_signer.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -28,8 +28,10 @@ import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 export interface BackendParts {
   channels: Partial<Record<AccountType, Channel>>;
   refreshers: Partial<Record<AccountType, TokenRefresher>>;
-  routeModules?: RouteModule[];
   testAccount?: Deps["testAccount"];
+  deviceLogins?: Deps["deviceLogins"];
+  deviceLoginClaim?: Deps["deviceLoginClaim"];
+  geminiOAuth?: Deps["geminiOAuth"];
   /** Reads a Gemini account's per-model quota (for the quota job). */
   fetchGeminiQuota?: QuotaFetcher;
 }
@@ -122,9 +124,11 @@ export function buildDeps(input: BuildDepsInput): Deps {
     staticDir: input.staticDir,
     pingIntervalMs: input.pingIntervalMs ?? 15_000,
     shutdownSignal: input.shutdownSignal,
-    routeModules: backends.routeModules ?? [],
   };
   if (backends.testAccount) deps.testAccount = backends.testAccount;
   if (backends.fetchGeminiQuota) deps.fetchGeminiQuota = backends.fetchGeminiQuota;
+  if (backends.deviceLogins) deps.deviceLogins = backends.deviceLogins;
+  if (backends.deviceLoginClaim) deps.deviceLoginClaim = backends.deviceLoginClaim;
+  if (backends.geminiOAuth) deps.geminiOAuth = backends.geminiOAuth;
   return deps;
 }

@@ -3,7 +3,7 @@
  *
  * `parseConfig(get)` is pure: `main.ts` hands it a getter over `Deno.env` (variables are read one by one, so
  * a scoped `--allow-env` list works). A bad value throws `ConfigError` with a one-line message naming the
- * variable, before anything listens. Names of the reference implementation are kept (`PORT`, `API_KEY`,
+ * variable, before anything listens. The established names are kept (`PORT`, `API_KEY`,
  * `AMAZONQ_*`, `GEMINI_DONATE_*`, `BASE_URL`); settings an operator edits at run time (accounts, model
  * mapping, client keys) live in the store, not here.
  */

@@ -2,8 +2,8 @@
  * Typed errors of the proxy and their Claude error JSON form.
  *
  * Every failure that reaches a client before the response starts is one of these, turned into
- * `{"type":"error","error":{"type","message"}}` with the matching status by `app.onError` (see
- * `claude_clients.md`, "Errors before the stream"). After the stream started, the same error becomes one
+ * `{"type":"error","error":{"type","message"}}` with the matching status by `app.onError` (the
+ * shape Claude clients parse before a stream starts). After the stream started, the same error becomes one
  * SSE `error` event. Upstream failures carry a `FailureClass` so the account pool can decide what happens
  * to the account (cooldown, parking, disabling) and whether another account may be tried.
  */

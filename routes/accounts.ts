@@ -1,5 +1,5 @@
 /**
- * `/v2/accounts`: account administration (reference routes kept), behind the admin session.
+ * `/v2/accounts`: account administration, behind the admin session.
  *
  * List and detail never return secrets (masked). Create validates type-specific fields; PATCH merges `other`
  * instead of replacing it, can clear fields with null, re-enabling clears the automatic disable reason, and

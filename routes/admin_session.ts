@@ -1,5 +1,5 @@
 /**
- * Admin setup, login and logout, with the reference routes (`/api/admin/status`, `/setup`, `/login`,
+ * Admin setup, login and logout (`/api/admin/status`, `/setup`, `/login`,
  * `/logout`). The session token is returned in the body (for `X-Session-Token`) and set as an HttpOnly,
  * SameSite=Strict cookie (`Secure` whenever the client spoke https, directly or to the trusted proxy); login
  * limits are per client address and username (see `AdminAuth`). Setup, login and logout only take
@@ -28,7 +28,7 @@ export function createAdminSessionRoutes(deps: Deps, auth: RequestAuth): Hono<Ap
 
   app.post("/api/admin/setup", async (c) => {
     // The first admin is created from the server itself (or by ADMIN_USERNAME/ADMIN_PASSWORD): a fresh
-    // install reachable from the network must not go to whoever finds it first (platform.md weak spot 12).
+    // install reachable from the network must not go to whoever finds it first.
     if (!auth.isLocalClient(c)) {
       throw new ApiError(
         "permission_error",

@@ -1,6 +1,6 @@
 /**
  * Amazon Q onboarding for admins: the device-code login (`/v2/auth/start`, `/v2/auth/status/{id}`,
- * `/v2/auth/claim/{id}`; reference routes) and import of the token cache files the Amazon Q / Kiro tools
+ * `/v2/auth/claim/{id}`) and import of the token cache files the Amazon Q / Kiro tools
  * leave on disk (`/v2/accounts/import-token-cache`, given the file content). `claim` waits at most
  * `claimWaitMs` and answers the pending state instead of holding the request for minutes.
  */

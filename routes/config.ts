@@ -1,7 +1,7 @@
 /**
- * `GET/PUT /v2/config`: the routing settings (reference keys kept). PUT validates every key and value
- * before writing any, then writes them in one transaction and rebuilds the router; the reference wrote keys
- * one by one and could stop half-way.
+ * `GET/PUT /v2/config`: the routing settings. PUT validates every key and value
+ * before writing any, then writes them in one transaction and rebuilds the router, so a
+ * failed PUT never leaves the settings half-written.
  */
 import { Hono } from "hono";
 import type { AppEnv, Deps } from "../lib/app_env.ts";

@@ -1,8 +1,7 @@
 /**
  * The Gemini donation routes: the public page, its OAuth popup landing page, and the API behind them.
  *
- * Keeps the reference's paths (`platform.md` route rows 32, 33, 35-38; §8.3-8.5) with its bugs fixed
- * (`gemini_and_custom.md` §8 items 1, 10, 11): the OAuth `state` is issued by the server and verified
+ * The OAuth `state` is issued by the server and verified
  * (`GeminiOAuthFlow`), a donation of a Google account that is already in the pool updates that account
  * instead of adding a copy (same email or refresh token), and the public account list reads only the store:
  * no token refresh and no upstream call per view, no secrets, masked project ids and emails.
@@ -99,7 +98,7 @@ interface QuotaView {
   recommended?: boolean;
 }
 
-/** The stored quota of an account: `other.quota`, or the reference's `other.creditsInfo.models`. */
+/** The stored quota of an account: `other.quota`, or `other.creditsInfo.models` as older versions stored it. */
 function storedQuota(other: Record<string, unknown>): Record<string, QuotaView> {
   const source = (other.quota && typeof other.quota === "object")
     ? other.quota as Record<string, unknown>

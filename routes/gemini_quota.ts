@@ -1,5 +1,5 @@
 /**
- * `GET /v2/accounts/{id}/quota` (reference route 19): a Gemini account's per-model quota as stored by the
+ * `GET /v2/accounts/{id}/quota`: a Gemini account's per-model quota as stored by the
  * quota job. `?refresh=true` reads it from Google now, at most once a minute per account, so the button in
  * the console cannot be turned into a flood of upstream calls.
  */

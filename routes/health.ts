@@ -1,8 +1,7 @@
 /**
  * Liveness and readiness. `/health` answers 200 while the process serves requests (container health
  * checks); `/ready` answers 200 only when the store is reachable and at least one account is usable, and 503
- * otherwise, so a load balancer or an operator can tell "up" from "able to serve" (the reference's `/health`
- * was always 200).
+ * otherwise, so a load balancer or an operator can tell "up" from "able to serve".
  */
 import { Hono } from "hono";
 import type { AppEnv, Deps } from "../lib/app_env.ts";

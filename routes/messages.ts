@@ -157,7 +157,7 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
   };
 
   app.post("/v1/messages", messages());
-  // The old project's routes that pin a channel; scripts written for it keep working.
+  // Routes that pin a channel; existing scripts use them.
   app.post("/v1/gemini/messages", messages("gemini"));
   app.post("/v1/custom_api/messages", messages("custom_api"));
 

@@ -1,5 +1,5 @@
 /**
- * `GET /v1/usage` and `/v1/usage/recent` (reference routes): token usage recorded once per request, by
+ * `GET /v1/usage` and `/v1/usage/recent`: token usage recorded once per request, by
  * period (`hour`, `day`, `week`, `month`, `all`; UTC), optionally for one account or model.
  */
 import { Hono } from "hono";

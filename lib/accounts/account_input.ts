@@ -1,8 +1,7 @@
 /**
- * Validation of account input (reference field names): the body schemas of `POST /v2/accounts` and
+ * Validation of account input (established field names): the body schemas of `POST /v2/accounts` and
  * `PATCH /v2/accounts/{id}`, and `accountInputProblems`, the one set of limits every way an account is
- * written goes through (create, update, import, Gemini donations, Amazon Q device login). Checks the
- * reference lacked: known types, weight and limits in range, bounded string lengths, no NUL bytes (the
+ * written goes through (create, update, import, Gemini donations, Amazon Q device login). Checks: known types, weight and limits in range, bounded string lengths, no NUL bytes (the
  * store would read them back truncated), an `other` of bounded depth and size (a deeply nested one broke
  * every later list and export), http(s) upstream URLs without credentials, and for custom API accounts an
  * `other.api_base` and a known `other.format`.

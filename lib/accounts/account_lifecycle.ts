@@ -1,6 +1,6 @@
 /**
  * What happens to an account after an upstream call, persisted in the store so it survives restarts and is
- * shared by every instance (`platform.md` weak spot 23).
+ * shared by every instance (a cooled-down account must not be retried by the instance next door).
  *
  * Every outcome is recorded as a call (success, or failure with its class). Throttled accounts cool down
  * until the upstream's retry hint (or a default); exhausted ones are parked until their reset time (a Gemini

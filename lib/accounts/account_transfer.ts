@@ -3,9 +3,9 @@
  *
  * Import accepts: this server's JSON export (`{version:1, accounts:[...]}` or a bare array of account
  * objects), the KiroGate JSON list (`[{refreshToken, authType:"idc"|"social", clientId?, clientSecret?}]`),
- * and the reference implementation's pipe-separated lines (11-field `type|label|clientId|clientSecret|
- * refreshToken|accessToken|project|api_endpoint|weight|rate_limit|other_json`, or the older 8-field form;
- * `platform.md` §3.7). Export writes JSON (a `|` inside a field can no longer corrupt a line) and leaves
+ * and pipe-separated lines (11-field `type|label|clientId|clientSecret|
+ * refreshToken|accessToken|project|api_endpoint|weight|rate_limit|other_json`, or the older 8-field form,
+ * as older exports wrote them; see the README's migration section). Export writes JSON (a `|` inside a field can no longer corrupt a line) and leaves
  * secrets out unless asked; the KiroGate export is secret by nature and only produced when asked. A JSON
  * export says at its top whether it holds secrets, so a file found later on a disk or in a ticket warns
  * whoever opens it; import ignores those fields, so files from before they existed still import.
@@ -123,7 +123,7 @@ function fromLine(line: string, where: string, errors: string[]): NewAccount | n
   let weight = 50;
   let rate = 0;
   if (f.length >= 11) {
-    // Empty or non-numeric fields fall back like the reference did; numbers out of range are refused, as
+    // Empty or non-numeric fields fall back to the defaults; numbers out of range are refused, as
     // the create route refuses them (a negative weight would break weighted selection).
     weight = Number.parseInt(f[8]!, 10) || 50;
     rate = Number.parseInt(f[9]!, 10) || 0;

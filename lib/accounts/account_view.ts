@@ -1,6 +1,6 @@
 /**
- * How an account is shown by the admin API: every field of the reference account object, with secrets
- * masked (`platform.md` weak spot 14: the reference returned them all in clear), plus the lifecycle state.
+ * How an account is shown by the admin API: every field of the account object, with secrets masked
+ * (a list API must never hand out credentials), plus the lifecycle state.
  */
 import type { Account } from "../store/types.ts";
 

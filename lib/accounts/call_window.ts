@@ -3,7 +3,7 @@
  * window. The calls themselves are persisted in the store (`account_calls`); the mirror is loaded from it at
  * start-up and on every scheduled refresh run, so the limit holds across restarts and, within one refresh
  * interval, across instances. Reservations count at selection time, not when the answer ends, so a burst
- * cannot overshoot the limit (`platform.md` weak spot 20).
+ * cannot overshoot the limit.
  */
 
 const HOUR_MS = 3_600_000;

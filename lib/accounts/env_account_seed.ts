@@ -1,5 +1,5 @@
 /**
- * Seeds the Amazon Q account given by `AMAZONQ_*` variables (the reference's single-account mode) into
+ * Seeds the Amazon Q account given by `AMAZONQ_*` variables (the single-account mode of older setups) into
  * the store at start, idempotently: the account is recognised by its `other.source = "env"` marker and its
  * credentials are updated in place when the variables change, never duplicated.
  */

@@ -1,7 +1,7 @@
 /**
  * Admin accounts, logins and sessions.
  *
- * Follows the reference routes (`platform.md` §5) without its weak spots: setup is atomic (two concurrent
+ * Setup is atomic (two concurrent
  * setups cannot both create an admin), passwords are scrypt-hashed, session tokens are stored as SHA-256
  * digests with an absolute expiry, and failed logins are rate-limited and locked out per client address
  * and username, with the counters persisted in the store (they survive restarts and are shared between

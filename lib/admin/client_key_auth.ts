@@ -7,7 +7,7 @@
  * query: a key created, changed or revoked here is in force at once, one changed on another instance within
  * `stalenessMs`. A disabled or expired key is refused here, saying which. "Last used" is written at most
  * once a minute per key and instance. With no key configured anywhere the server serves loopback clients
- * only (the reference implementation served the world; `platform.md` weak spot 10).
+ * only, so a fresh install is never an open proxy.
  */
 import { randomBytes } from "node:crypto";
 import { StoreCache } from "../store/store_cache.ts";

@@ -31,7 +31,7 @@ export class PasswordHasher {
     return ["scrypt", this.#n, this.#r, this.#p, salt.toString("base64"), key.toString("base64")].join("$");
   }
 
-  /** Constant-time check; false for malformed or foreign hashes (e.g. the reference's bcrypt). */
+  /** Constant-time check; false for malformed or foreign hashes (e.g. a bcrypt hash from an older database). */
   async verify(password: string, stored: string): Promise<boolean> {
     const parts = stored.split("$");
     if (parts.length !== 6 || parts[0] !== "scrypt") return false;

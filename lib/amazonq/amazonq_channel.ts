@@ -57,7 +57,7 @@ export interface AmazonQChannelOptions {
 /** Refused tokens replaced before a refusal counts against the account. */
 const MAX_TOKEN_RETRIES = 3;
 const TARGET = "AmazonCodeWhispererStreamingService.GenerateAssistantResponse";
-/** The Q CLI's identity (amazonq.md §2.2); the upstream serves CLI-origin requests from the CLI quota pool. */
+/** The Q CLI's identity; the upstream serves CLI-origin requests from the CLI quota pool. */
 const USER_AGENT =
   "aws-sdk-rust/1.3.9 ua/2.1 api/codewhispererstreaming/0.1.11582 os/macos lang/rust/1.87.0 md/appVersion-1.19.3 app/AmazonQ-For-CLI";
 const AMZ_USER_AGENT =
@@ -173,7 +173,7 @@ export class AmazonQChannel implements Channel {
           "content-type": "application/json",
           "accept": "*/*",
         };
-        // Identity Center accounts need the profile on the MCP call too (the Python never sent it).
+        // Identity Center accounts need the profile on the MCP call too, or the call is refused.
         if (profileArn) headers["x-amzn-kiro-profile-arn"] = profileArn;
         return headers;
       },

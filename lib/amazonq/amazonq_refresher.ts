@@ -4,11 +4,11 @@
  * Two identity flavours:
  * - AWS SSO-OIDC (Builder ID / Identity Center, `other.authType` `idc` or absent with client credentials):
  *   `POST {tokenEndpoint}` JSON `{grantType:"refresh_token", refreshToken, clientId, clientSecret}` ->
- *   `{accessToken, expiresIn, refreshToken?}` (amazonq.md §1.2);
+ *   `{accessToken, expiresIn, refreshToken?}`;
  * - Kiro social login (Google / GitHub; `other.authType === "social"` or no client credentials):
  *   `POST {kiroRefreshEndpoint}` JSON `{refreshToken}` -> `{accessToken, refreshToken?, expiresIn, profileArn?}`.
- *   amazonq.md does not describe this call; the wire format is the one the team brief specifies (it matches
- *   what Kiro's desktop auth service is reported to use), so treat it as [FIELD] knowledge.
+ *   This call is not publicly documented: the wire format is what Kiro's desktop auth service is observed to
+ *   use, so a change on Kiro's side may need this file to follow.
  * `expiresIn` becomes `expiresAt`; a rotated refresh token is returned; a dead refresh token or client
  * registration is `invalid_grant`; 5xx and network trouble are `transient`. It does not store anything (the
  * pool's TokenManager does), and no token or secret ever appears in an error message.

@@ -1,8 +1,7 @@
 /**
  * `AmazonQToClaude`: decoded Amazon Q event-stream frames -> Claude stream events.
  *
- * Follows amazonq.md §4 (event union, text / thinking / tool pipelines, stop reason, usage) and avoids the
- * reference implementation's stream bugs listed in §9 (items 1-5, 21, 22):
+ * Handles the event union (text, thinking, tool calls, stop reason, usage) so that:
  * - `message_start` is sent first, always, from the options (not from `initial-response`, which the REST
  *   flavour never sends);
  * - tool calls are keyed by `toolUseId`: fragments of interleaved calls are buffered per id and each call is
@@ -14,13 +13,12 @@
  * - `stop_sequences` and `max_tokens` (which Amazon Q ignores) are enforced here: text is cut, then
  *   `message_delta` / `message_stop` are written and the stream is terminated so the upstream body is cancelled.
  *
- * When is a normal end of the input a complete answer? The protocol has no end event (§4.1). If any assistant
+ * When is a normal end of the input a complete answer? The protocol has no end event. If any assistant
  * content arrived, the end of the body is the end of the answer. If none did, the answer counts as complete
  * (and empty) only when the upstream sent its closing bookkeeping frames (`metadataEvent`, `meteringEvent`,
  * `contextUsageEvent`), which it sends after a finished generation; a body that ends with no content and no
  * such frame (an empty 200, or only `initial-response`) is a cut connection (`brokeOff`), not an empty
- * success. A body cut
- * inside a frame never reaches `flush`: the decoder errors first.
+ * success. A body cut inside a frame never reaches `flush`: the decoder errors first.
  *
  * Not here: pings and timeouts (the HTTP edge), logging, fetching, reading configuration.
  */
@@ -31,6 +29,9 @@ import { ProtocolError } from "../errors.ts";
 import { brokeOff } from "../upstream/broke_off.ts";
 import { classifyAmazonQError } from "./classify_amazonq_error.ts";
 import type { EventStreamFrame, EventStreamHeaderValue } from "./event_stream_decoder.ts";
+import { framePayload } from "./frame_payload.ts";
+import { OutputBudget } from "./output_budget.ts";
+import { StopSequenceMatcher } from "./stop_sequence_matcher.ts";
 import { ThinkingTagParser } from "./thinking_tag_parser.ts";
 
 export interface AmazonQToClaudeOptions {
@@ -83,35 +84,6 @@ function headerText(value: EventStreamHeaderValue | undefined): string | undefin
   return typeof value === "string" ? value : undefined;
 }
 
-/** Running output estimate without a tokenizer: ~4 ASCII characters per token, 1 token per other character. */
-function approxTokens(text: string): number {
-  let ascii = 0;
-  let other = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 128) ascii++;
-    else if (c < 0xdc00 || c > 0xdfff) other++; // a surrogate pair counts once
-  }
-  return ascii / 4 + other;
-}
-
-/** How many leading characters of `text` fit in `budget` estimated tokens (never splitting a surrogate pair). */
-function fitChars(text: string, budget: number): number {
-  let used = 0;
-  let i = 0;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const cost = c < 128 ? 0.25 : (c >= 0xdc00 && c <= 0xdfff ? 0 : 1);
-    if (used + cost > budget) break;
-    used += cost;
-  }
-  if (i > 0 && i < text.length) {
-    const prev = text.charCodeAt(i - 1);
-    if (prev >= 0xd800 && prev <= 0xdbff) i--;
-  }
-  return i;
-}
-
 class Translator {
   readonly #o: AmazonQToClaudeOptions;
   readonly #enqueue: (event: ClaudeStreamEvent) => void;
@@ -119,15 +91,13 @@ class Translator {
   readonly #seq: BlockSequencer;
   readonly #parser: ThinkingTagParser | null;
   readonly #utf8 = new TextDecoder();
-  readonly #stops: readonly string[];
+  readonly #stops: StopSequenceMatcher;
+  readonly #budget: OutputBudget;
   readonly #tools = new Map<string, PendingTool>();
   readonly #finishedTools = new Set<string>();
   /** Everything emitted as output (text, thinking, tool JSON), counted once at the end. */
   readonly #output: string[] = [];
   #thinkingParts: string[] = [];
-  /** Text held back because it may be the start of a stop sequence. */
-  #hold = "";
-  #estimate = 0;
   #done = false;
   /** Inside `end()`: the input is finished, there is nothing upstream left to cancel. */
   #ending = false;
@@ -148,7 +118,8 @@ class Translator {
     this.#enqueue = enqueue;
     this.#terminate = terminate;
     this.#seq = new BlockSequencer(enqueue);
-    this.#stops = (options.stopSequences ?? []).filter((s) => s.length > 0);
+    this.#stops = new StopSequenceMatcher(options.stopSequences ?? []);
+    this.#budget = new OutputBudget(options.maxTokens);
     this.#parser = options.thinking
       ? new ThinkingTagParser({
         text: (t) => this.#answerText(t),
@@ -172,7 +143,7 @@ class Translator {
     const headers = frame.headers;
     const messageType = headerText(headers[":message-type"]) ?? "event";
     if (messageType === "exception") {
-      const body = this.#json(frame);
+      const body = framePayload(frame, this.#utf8);
       throw classifyAmazonQError({
         type: headerText(headers[":exception-type"]) ?? "exception",
         message: str(body.message) ?? str(body.Message),
@@ -191,7 +162,7 @@ class Translator {
     const eventType = headerText(headers[":event-type"]) ?? "";
     if (TRAILER_EVENTS.has(eventType)) this.#sawTrailer = true;
     if (!PARSED_EVENTS.has(eventType)) return;
-    const payload = this.#json(frame);
+    const payload = framePayload(frame, this.#utf8);
     switch (eventType) {
       case "assistantResponseEvent":
       case "codeEvent": {
@@ -254,72 +225,31 @@ class Translator {
     this.#finish(null, null);
   }
 
-  #json(frame: EventStreamFrame): Record<string, unknown> {
-    if (frame.payload.length === 0) return {};
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(this.#utf8.decode(frame.payload));
-    } catch (cause) {
-      throw new ProtocolError(`event payload at offset ${frame.offset} is not valid JSON`, {
-        offset: frame.offset,
-        cause,
-      });
-    }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-      throw new ProtocolError(`event payload at offset ${frame.offset} is not a JSON object`, {
-        offset: frame.offset,
-      });
-    }
-    return parsed as Record<string, unknown>;
-  }
-
   /** Answer text after thinking extraction: stop sequences, then the token budget. */
   #answerText(text: string): void {
     if (this.#done || text.length === 0) return;
     this.#closeThinking();
-    if (this.#stops.length === 0) {
+    if (!this.#stops.active) {
       this.#emitText(text);
       return;
     }
-    const buf = this.#hold.length > 0 ? this.#hold + text : text;
-    this.#hold = "";
-    let at = -1;
-    let matched = "";
-    for (const stop of this.#stops) {
-      const i = buf.indexOf(stop);
-      if (i >= 0 && (at < 0 || i < at)) {
-        at = i;
-        matched = stop;
-      }
-    }
-    if (at >= 0) {
-      this.#emitText(buf.slice(0, at));
+    const { text: before, matched } = this.#stops.push(text);
+    this.#emitText(before);
+    if (matched !== null) {
       if (!this.#done) this.#finish("stop_sequence", matched);
       return;
     }
-    let hold = 0;
-    for (const stop of this.#stops) {
-      const max = Math.min(buf.length, stop.length - 1);
-      for (let n = max; n > hold; n--) {
-        if (stop.startsWith(buf.slice(buf.length - n))) {
-          hold = n;
-          break;
-        }
-      }
-    }
-    this.#emitText(buf.slice(0, buf.length - hold));
-    if (!this.#done) this.#hold = buf.slice(buf.length - hold);
+    // Text cut by the token limit ends the answer: what was held back is dropped with it.
+    if (this.#done) this.#stops.takeHeld();
   }
 
   #flushHold(): void {
-    if (this.#hold.length === 0) return;
-    const held = this.#hold;
-    this.#hold = "";
-    this.#emitText(held);
+    const held = this.#stops.takeHeld();
+    if (held.length > 0) this.#emitText(held);
   }
 
   #emitText(text: string): void {
-    const allowed = this.#budget(text);
+    const allowed = this.#budget.fit(text);
     if (allowed.length > 0) {
       this.#seq.text(allowed);
       this.#output.push(allowed);
@@ -331,26 +261,13 @@ class Translator {
     if (this.#done || text.length === 0) return;
     this.#flushHold();
     if (this.#done) return;
-    const allowed = this.#budget(text);
+    const allowed = this.#budget.fit(text);
     if (allowed.length > 0) {
       this.#seq.thinking(allowed);
       this.#thinkingParts.push(allowed);
       this.#output.push(allowed);
     }
     if (allowed.length < text.length) this.#finish("max_tokens", null);
-  }
-
-  /** The part of `text` that fits the remaining `max_tokens` estimate. */
-  #budget(text: string): string {
-    const cost = approxTokens(text);
-    const remaining = this.#o.maxTokens - this.#estimate;
-    if (cost <= remaining) {
-      this.#estimate += cost;
-      return text;
-    }
-    const cut = fitChars(text, Math.max(0, remaining));
-    this.#estimate = this.#o.maxTokens;
-    return text.slice(0, cut);
   }
 
   #closeThinking(): void {
@@ -371,7 +288,7 @@ class Translator {
     const id = str(payload.toolUseId);
     if (!id) throw new ProtocolError("toolUseEvent without a toolUseId");
     this.#sawContent = true;
-    // A replayed event for a call already emitted would duplicate the block (§4.4 weak spot b).
+    // A replayed event for a call already emitted would duplicate the block (the upstream sometimes repeats a finished call's events).
     if (this.#finishedTools.has(id)) return;
     let tool = this.#tools.get(id);
     if (!tool) {
@@ -411,7 +328,7 @@ class Translator {
     this.#seq.close();
     this.#output.push(input);
     // Tool calls are never cut (a truncated call is useless), but they use up the budget.
-    this.#estimate += approxTokens(input);
+    this.#budget.charge(input);
   }
 
   #reasoning(payload: Record<string, unknown>): void {

@@ -2,8 +2,8 @@
  * `classifyAmazonQError`: turns an Amazon Q failure (an HTTP error answer or an exception frame inside the
  * event stream) into a classified `UpstreamError` the account pool can act on.
  *
- * Follows amazonq.md §7.2 (official error model and the field notes) and §7.3 (recommended handling). Type
- * names are matched by substring because the awsJson flavour namespaces them
+ * Amazon Q names its errors by exception type (throttling, validation, access denied, service quota, ...), with
+ * a `reason` field on some. Type names are matched by substring because the awsJson flavour namespaces them
  * (`com.amazon.aws.codewhisperer#ThrottlingException`) and the Rust client spells some as `...Error`; the
  * `reason` enum decides where the type alone is ambiguous (the monthly limit arrives as a throttling error
  * with status 400 or 429). It is pure: no I/O, the clock is an argument. It never copies request data or
@@ -96,7 +96,7 @@ export function classifyAmazonQError(failure: AmazonQFailure): UpstreamError {
   }
   if (/Validation/i.test(type) || status === 400 || status === 413) {
     if (CONTEXT_OVERFLOW.test(everything)) {
-      // Claude clients compact the conversation when the message starts like this (claude_clients.md).
+      // Claude clients compact the conversation when the message starts like this (Claude Code's "Prompt is too long").
       return new UpstreamError(
         "context_overflow",
         clip(`prompt is too long: ${message || reason || label}`),

@@ -1,11 +1,10 @@
 /**
  * `DeviceLogin`: the AWS SSO-OIDC device-authorization ("URL login") flow for new Amazon Q accounts.
  *
- * Follows amazonq.md §1.4: `POST /client/register` -> `POST /device_authorization` -> the user approves at
- * `verificationUriComplete` -> `POST /token` with the device-code grant. Unlike the reference implementation
- * it never blocks in a polling loop: `start()` returns a session record and `poll()` makes exactly one token
+ * `POST /client/register` -> `POST /device_authorization` -> the user approves at
+ * `verificationUriComplete` -> `POST /token` with the device-code grant. It never blocks in a polling loop: `start()` returns a session record and `poll()` makes exactly one token
  * request, so the caller (an admin route or job) schedules polls at `session.interval` and can persist the
- * session between them. `slow_down` is honoured as RFC 8628 asks (interval + 5 s), which the Python did not.
+ * session between them. `slow_down` is honoured as RFC 8628 asks (interval + 5 s).
  * No secrets in error messages; no storage here.
  */
 import type { NewAccount } from "../store/types.ts";

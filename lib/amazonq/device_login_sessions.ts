@@ -2,8 +2,7 @@
  * Device-code login sessions between `/v2/auth/start` and `/v2/auth/claim/{id}`.
  *
  * Each session polls the OIDC token endpoint at most once per its interval (honouring `slow_down`), only
- * when an admin asks for its status or claims it, so no request is held for minutes (the reference blocked
- * `/claim` for up to 5 minutes) and nothing polls in the background for abandoned logins. Sessions live in
+ * when an admin asks for its status or claims it, so no request is held for minutes and nothing polls in the background for abandoned logins. Sessions live in
  * this instance's memory and are dropped after they expire; a completed session creates its account once.
  */
 import type { NewAccount } from "../store/types.ts";

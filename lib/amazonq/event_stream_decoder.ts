@@ -1,7 +1,7 @@
 /**
  * `EventStreamDecoder`: bytes of an `application/vnd.amazon.eventstream` body -> decoded frames.
  *
- * Follows amazonq.md §3 (AWS event-stream framing): `[total u32][headers-len u32][prelude CRC32][headers]
+ * The AWS event-stream framing: `[total u32][headers-len u32][prelude CRC32][headers]
  * [payload][message CRC32]`, big-endian, zlib CRC-32. It verifies both checksums, decodes all ten header value
  * types, bounds frame and header sizes, and fails with a `ProtocolError` on anything corrupt or truncated. It
  * never resynchronises by skipping bytes: after a bad frame nothing that follows can be trusted. It is not an

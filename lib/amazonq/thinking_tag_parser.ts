@@ -2,16 +2,16 @@
  * `ThinkingTagParser`: splits streamed assistant text into answer text and `<thinking>...</thinking>` reasoning.
  *
  * Amazon Q has no native thinking switch for Claude models; the proxy injects a thinking hint and the model
- * writes its reasoning between plain `<thinking>` tags (amazonq.md §2.7 step 2, §4.3). This parser finds those
+ * writes its reasoning between plain `<thinking>` tags in the answer text. This parser finds those
  * tags incrementally, whatever the chunking: a tag split at any offset is recognised, and a held-back partial
- * tag (even a lone `<`) is released as ordinary text as soon as it stops matching or the text ends (the Python
- * swallowed the next characters into a bogus thinking block, §9 bug 1).
+ * tag (even a lone `<`) is released as ordinary text as soon as it stops matching or the text ends, so no
+ * answer text is ever swallowed into a thinking block.
  *
  * Where tags count is a choice (`mode`):
  * - `"leading"` (what the stage uses): a `<thinking>` opener is honoured only at the start of a segment (the
  *   start of the output, after a closed thinking block, after `end()`), after optional whitespace. Text that
  *   merely talks about the tag later in an answer stays text.
- * - `"anywhere"`: every `<thinking>` opens a thinking section (the Python's behaviour, minus its bugs).
+ * - `"anywhere"`: every `<thinking>` opens a thinking section, wherever it appears.
  * It does not build Claude blocks or sign anything; it calls a sink.
  */
 

@@ -8,7 +8,7 @@
  *   same directory), pass that file's text as `clientRegistration`.
  * - Kiro `~/.aws/sso/cache/kiro-auth-token.json`: `{accessToken, refreshToken, expiresAt, profileArn?,
  *   authMethod: "social" | "IdC", provider: "Google" | "Github" | "BuilderId" | "Enterprise", region?,
- *   clientIdHash?}` -> a `social` account (refreshed through Kiro's service, amazonq.md has no spec for it),
+ *   clientIdHash?}` -> a `social` account (refreshed through Kiro's own refresh service),
  *   or an `idc` account when the registration is supplied.
  * Secrets go to `refreshToken` / `accessToken` / `clientSecret`, never into `other`. Errors are `ApiError`s
  * (400) that name what is missing without echoing any value. Pure: no I/O, no clock.

@@ -1,12 +1,12 @@
 /**
  * `WebSearch`: Claude's server-side `web_search` tool answered through Amazon Q's MCP `web_search` call.
  *
- * Follows amazonq.md §6: Claude Code's WebSearch sub-request carries the server tool
+ * Claude Code's WebSearch sub-request carries the server tool
  * `{"type":"web_search_20250305","name":"web_search"}`; the model behind Amazon Q cannot run it, so the proxy
  * calls `POST /mcp` (JSON-RPC `tools/call` `web_search`) and answers with the blocks Anthropic's own server
- * tool produces: `server_tool_use`, `web_search_tool_result`, then a text summary. Unlike the reference
- * implementation, an upstream failure (JSON-RPC error, malformed result) is an `UpstreamError`, never
- * "No results found" (§9 item 24).
+ * tool produces: `server_tool_use`, `web_search_tool_result`, then a text summary. An upstream failure
+ * (JSON-RPC error, malformed result) is an `UpstreamError`, never an empty "No results found" that would
+ * look like a real answer.
  *
  * This file holds the pure parts (detection, query, JSON-RPC body, result parsing, events); the channel
  * makes the HTTP call with its token and retry handling, so nothing here fetches.

@@ -3,7 +3,7 @@
  *
  * Upstream stages say "here is text", "here is thinking", "a tool call starts"; the sequencer opens and
  * closes blocks so that indexes run 0, 1, 2 ..., each block starts after the previous one stopped, and
- * deltas always match the open block's type (`claude_clients.md`, "A correct Messages stream"). It holds no
+ * deltas always match the open block's type, as Claude clients require of a Messages stream. It holds no
  * I/O and no clock; it is owned by one stage instance.
  */
 import type { ClaudeStreamEvent, StartContentBlock } from "./events.ts";

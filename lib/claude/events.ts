@@ -2,8 +2,8 @@
  * Claude Messages stream events: the one internal model of the streaming pipeline.
  *
  * Every upstream stage (Amazon Q, Gemini, OpenAI) emits these; one encoder writes them as SSE, one
- * collector folds them into a non-streaming message, one stage turns them into OpenAI chunks. The rules of a
- * correct stream are in `claude_clients.md`: `message_start` first, blocks indexed in order, each started
+ * collector folds them into a non-streaming message, one stage turns them into OpenAI chunks. A correct
+ * stream, as Claude clients check it: `message_start` first, blocks indexed in order, each started
  * after the previous one stopped, exactly one `message_delta` then `message_stop`. A failure is not an event
  * here: stages error their stream with a typed error and the edge writes one `error` event.
  */

@@ -2,7 +2,7 @@
  * Turns a schema-validated Messages body into the normalized `ClaudeRequest` every converter consumes.
  *
  * Pure. Folds `role:"system"` messages into the system prompt (Claude Code sends them with its default
- * model; `claude_clients.md`), drops Claude Code's `x-anthropic-billing-header:` system line (metadata, not
+ * model), drops Claude Code's `x-anthropic-billing-header:` system line (metadata, not
  * instructions), turns string contents into one text block, and keeps unknown top-level fields in `extra`.
  */
 import type {

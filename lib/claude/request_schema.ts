@@ -1,7 +1,7 @@
 /**
  * The Claude Messages API request, as a zod schema, and the request types every converter consumes.
  *
- * Follows Anthropic's Messages API and what Claude Code actually sends (`claude_clients.md`): unknown
+ * Follows Anthropic's Messages API and what Claude Code actually sends: unknown
  * top-level fields (`context_management`, `output_config`, ...) and unknown fields inside known objects are
  * kept, `thinking` may be `adaptive`, and `role:"system"` entries may appear inside `messages` (they are
  * folded into the system prompt by `normalizeClaudeRequest`). Content block types the proxy does not know

@@ -1,7 +1,7 @@
 /**
  * `UsageMeter`: a pass-through stage that watches usage and the stop reason and reports them once.
  *
- * Usage is recorded once per request, never per event (design.md). `onFinish` runs exactly once: with
+ * Usage is recorded once per request, never per event (one row per request keeps the totals exact). `onFinish` runs exactly once: with
  * `completed: true` when `message_stop` went through, otherwise (upstream error, client cancel, a stream
  * that ended early) with `completed: false`.
  */

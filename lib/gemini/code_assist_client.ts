@@ -3,9 +3,9 @@
  * long-running operation, polled), `fetchAvailableModels` (per-model quota), and `discoverProject` on top of
  * the first two.
  *
- * Follows `gemini_and_custom.md` §1.4 (gemini-cli's `setupUser`: use `cloudaicompanionProject` when the user
- * has a tier, otherwise onboard onto the default allowed tier, sending no project for `free-tier`) and §1.5
- * (Antigravity's `fetchAvailableModels`). Every call takes the access token and endpoint as arguments, so one
+ * Project setup as gemini-cli's `setupUser` does it (use `cloudaicompanionProject` when the user
+ * has a tier, otherwise onboard onto the default allowed tier, sending no project for `free-tier`) and the
+ * model quota as Antigravity's `fetchAvailableModels` reads it. Every call takes the access token and endpoint as arguments, so one
  * client serves all accounts; it holds no state. Failures are classified `UpstreamError`s. Polling is bounded
  * and its sleep is injectable. It is not the chat path (`gemini_channel.ts`).
  */
@@ -140,7 +140,7 @@ export class CodeAssistClient {
     options: { tierId: string; project?: string; signal?: AbortSignal },
   ): Promise<{ project: string | undefined }> {
     const base = trim(apiEndpoint);
-    // Google manages the free-tier project; sending one gives "Precondition Failed" (§1.4).
+    // Google manages the free-tier project; sending one gives "Precondition Failed".
     const body: Record<string, unknown> = { tierId: options.tierId, metadata: { ...METADATA } };
     if (options.project && options.tierId !== "free-tier") {
       body.cloudaicompanionProject = options.project;

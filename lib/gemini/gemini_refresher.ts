@@ -2,11 +2,11 @@
  * `GeminiRefresher`: the Google OAuth `refresh_token` grant for Gemini accounts (a `TokenRefresher`).
  *
  * One form-encoded POST to the token endpoint with the account's own OAuth client (stored on the account at
- * donation), falling back to the configured one (`gemini_and_custom.md` §1.3). `expires_in` becomes an epoch
+ * donation), falling back to the configured one (a refresh token only works with the client it was issued to). `expires_in` becomes an epoch
  * expiry; `invalid_grant` (revoked or expired refresh token) is an `invalid_grant` UpstreamError so the pool
  * disables the account; network trouble and 5xx are `transient`. When a `CodeAssistClient` is given and the
- * account has no project yet, the project is discovered once and returned as `otherPatch` (§1.4
- * "Recommended": persist it, never look it up per request). Single-flight, scheduling and storage are the
+ * account has no project yet, the project is discovered once and returned as `otherPatch` (persisted,
+ * never looked up per request: the lookup is a slow call that can onboard the user). Single-flight, scheduling and storage are the
  * pool's `TokenManager`, not this file. Tokens and secrets never appear in error messages.
  */
 import type { RefreshedTokens, TokenRefresher } from "../accounts/token_source.ts";

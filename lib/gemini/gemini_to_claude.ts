@@ -1,9 +1,8 @@
 /**
  * `GeminiToClaude`: Code Assist SSE messages (`{response:{candidates,usageMetadata}}`) -> Claude stream events.
  *
- * Input comes from `EventSourceParserStream` (so CRLF, LF and split chunks are the parser's business). Follows
- * `gemini_and_custom.md` §3.1-3.6 "Recommended" and the stream rules of `claude_clients.md`: `message_start`
- * first; block order kept by `BlockSequencer`; thought text -> thinking with the real `thoughtSignature` as
+ * Input comes from `EventSourceParserStream` (so CRLF, LF and split chunks are the parser's business). It keeps the
+ * rules of a Messages stream that Claude clients check: `message_start` first; block order kept by `BlockSequencer`; thought text -> thinking with the real `thoughtSignature` as
  * `signature_delta`; a thinking block that got none ends with `SKIP_THOUGHT_SIGNATURE`, so every thinking block
  * is signed and replays cleanly; a `functionCall` (they arrive whole) -> one `tool_use` block with its args as
  * one JSON delta, its signature encoded into the id (`thought_signature.ts`); `finishReason` -> `stop_reason`

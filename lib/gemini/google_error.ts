@@ -2,8 +2,8 @@
  * Classifies a Google API error (Code Assist `v1internal`, HTTP status plus `{error:{code,status,message,
  * details}}`) into an `UpstreamError` the account pool can act on.
  *
- * Pure: the caller passes the clock. Follows `gemini_and_custom.md` §3.5 (gemini-cli's `classifyGoogleError`
- * reading of `google.rpc.RetryInfo`, `QuotaFailure` and `ErrorInfo`) with the pool's failure classes: a short
+ * Pure: the caller passes the clock. Reads Google's error details as gemini-cli's `classifyGoogleError`
+ * does (`google.rpc.RetryInfo`, `QuotaFailure` and `ErrorInfo`) with the pool's failure classes: a short
  * retry hint is `throttled` (cool down), a daily or exhausted quota is `quota_exhausted` (park until the reset).
  * It is not an OAuth error parser (`{error:"invalid_grant"}` belongs to the refresher). Messages carry
  * Google's own message text, trimmed; Google never echoes tokens in it.

@@ -5,8 +5,8 @@
  * `access_type=offline` and `prompt=consent` so Google hands out a refresh token. `complete` checks the state
  * (unknown, reused and expired states are refused), exchanges the code with its verifier, requires a refresh
  * token, discovers (or onboards) the Code Assist project, reads the quota (a failure there is tolerated) and
- * returns the `NewAccount` to store. Follows `gemini_and_custom.md` §1.1-1.6 and `platform.md` §8.4 with the
- * fixes §8 asks for (state verified, PKCE, configurable client and redirect, project persisted).
+ * returns the `NewAccount` to store: Google's installed-app OAuth with PKCE, a server-issued state, a
+ * configurable client and redirect, and the Code Assist project kept on the account.
  *
  * Pending states wait in the given store (the server passes its database, so any instance can finish a
  * sign-in), each client address keeping at most a few (`SignInsPerAddress`): the begin route is public. The

@@ -6,8 +6,8 @@
  * `maxAgeMs`, it takes a lease (so two instances do not both call Google), reads `fetchAvailableModels`
  * and stores `other.quota` with its time. Models with no quota left are parked until their reset time in
  * `other.quota_parked`, which selection already honours; models with quota again are unparked. The donate
- * page and the admin console read only what this job stored: a page view never calls Google
- * (`platform.md` weak spot 11).
+ * page and the admin console read only what this job stored: a page view never calls Google, so
+ * a public page cannot be turned into a stream of upstream calls.
  */
 import type { TokenSource } from "../accounts/token_source.ts";
 import type { Account, Store } from "../store/types.ts";

@@ -1,13 +1,13 @@
 /**
  * Converts a normalized Claude request into the Code Assist (Antigravity) `streamGenerateContent` envelope.
  *
- * Pure: no fetch, no clock, no configuration; ids come in through `options`. Follows `gemini_and_custom.md`
- * §2.2-2.7 with its recommended fixes over the reference: client `temperature`, `top_p`, `top_k`,
+ * Pure: no fetch, no clock, no configuration; ids come in through `options`. The client's
+ * `temperature`, `top_p`, `top_k`,
  * `stop_sequences` and `max_tokens` are sent as given (no house defaults), `tool_choice` becomes a
  * `toolConfig`, all functions go in one Tool, schemas are cleaned (`schema_cleaner.ts`), tool results keep
  * all their text, their error flag and their images, and the session id is per conversation.
  *
- * Thought signatures (§2.7): a thinking block goes out as a thought part with its signature; a signature
+ * Thought signatures: a thinking block goes out as a thought part with its signature; a signature
  * this server made for another backend, or none, is replaced by `SKIP_THOUGHT_SIGNATURE`. A thinking block
  * with no text is a signature that arrived on the following part, so it is put back on that part. A
  * `tool_use` id may carry the signature of its `functionCall` (`thought_signature.ts`); the first call of

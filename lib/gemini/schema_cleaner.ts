@@ -1,7 +1,7 @@
 /**
  * Cleans a tool's JSON Schema into the OpenAPI-style `Schema` subset Gemini function declarations accept.
  *
- * Follows `gemini_and_custom.md` §2.6 (the genai `processJsonSchema` rules plus the recommended fixes):
+ * The rules of the genai SDK's `processJsonSchema`, plus fixes for what Gemini still refuses:
  * `$ref` into `$defs`/`definitions` (or any JSON pointer into the root) is inlined, with recursion cut off;
  * `const` becomes a one-value `enum`; `["string","null"]` becomes `type:"string", nullable:true`; `oneOf` is
  * read as `anyOf`, `allOf` is merged, a null branch becomes `nullable`; validation keywords Code Assist rejects

@@ -2,7 +2,7 @@
  * How Gemini thought signatures survive a round trip through a Claude client.
  *
  * Gemini 3 (and 2.5 with tools) attach a `thoughtSignature` to the first `functionCall` part of a model
- * turn and reject a replayed turn without it (`gemini_and_custom.md` §2.7). Claude has no place for a
+ * turn and reject a replayed turn without it. Claude has no place for a
  * signature on a `tool_use` block, and clients may drop thinking blocks from history, but they always echo
  * the `tool_use.id` (the `tool_result` must name it). So the signature rides inside the id:
  * `<base id>_gsig_<base64url of the signature>`. `GeminiToClaude` encodes it, `claudeToGemini` decodes it

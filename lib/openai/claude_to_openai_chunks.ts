@@ -2,7 +2,7 @@
  * `ClaudeToOpenAIChunks`: Claude stream events -> the bytes of an OpenAI `chat.completion.chunk` stream
  * (`data: {...}\n\n` lines, then `data: [DONE]\n\n`) for the OpenAI-compatible inbound API.
  *
- * A stream stage (design.md: "OpenAI-compatible inbound: the same Claude events -> ClaudeToOpenAIChunks").
+ * A stream stage: OpenAI clients are served the same Claude events as everyone else, turned into chunks here.
  * One serialization per chunk. Text goes to `delta.content`, thinking to `delta.reasoning_content` (the
  * field DeepSeek-style clients read; signatures have no OpenAI form and are dropped), tool_use blocks to
  * `delta.tool_calls` numbered 0, 1, ... among tool calls. The stop reason becomes `finish_reason` in a last

@@ -7,8 +7,8 @@
  * `ApiError("invalid_request_error", "<field>: <problem>")`, so the route answers 400 before choosing an
  * account. Unknown fields (`frequency_penalty`, `seed`, `logit_bias` ...) are accepted and ignored, since
  * Claude has no equivalent. It is not the response side (`claude_to_openai_chunks.ts`,
- * `openai_response_from_claude.ts`). Mapping per `gemini_and_custom.md` §4.4 (tool_choice and
- * reasoning_effort tables), read in the other direction. The image, turn-merging, field-path and effort
+ * `openai_response_from_claude.ts`). `tool_choice` and `reasoning_effort` map as the custom
+ * backend maps them, read in the other direction. The image, turn-merging, field-path and effort
  * helpers are exported for the Responses API inbound side, so both OpenAI APIs convert alike.
  */
 import { z } from "zod";

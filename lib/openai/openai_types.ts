@@ -2,7 +2,7 @@
  * OpenAI Chat Completions wire types, as far as this proxy reads or writes them.
  *
  * Types only, no code. They follow the `openai` SDK's `resources/chat/completions` shapes
- * (`gemini_and_custom.md` §4.4) plus the fields OpenAI-compatible servers add (`reasoning_content` from
+ * plus the fields OpenAI-compatible servers add (`reasoning_content` from
  * DeepSeek, Qwen, vLLM and SGLang; `reasoning` from OpenRouter and newer vLLM). Inbound requests are
  * validated by the zod schema in `openai_request_to_claude.ts`, not by these types.
  */

@@ -1,9 +1,8 @@
 /**
  * Decides which channels may serve a requested model and which upstream model name each account uses.
  *
- * Pure: routing settings and accounts come in as data. The chain follows `gemini_and_custom.md` §5-6 with
- * the reference's surprises removed: a model no channel knows is not silently sent as another model (the
- * reference fell back to `claude-sonnet-4-5` on Gemini); exclusive lists are honoured; custom accounts use
+ * Pure: routing settings and accounts come in as data. No surprises in the chain: a model no channel
+ * knows is not silently sent as another model; exclusive lists are honoured; custom accounts use
  * their per-account `other.modelMappings` first, then `other.model`, then the requested name.
  *
  * The name tables are copied into `Map`s once: a requested name is client input, and looking it up in a plain

@@ -1,11 +1,10 @@
 /**
  * The runtime routing settings kept in the store's `config` table and edited through `/v2/config`.
  *
- * Keys of the reference implementation are kept (`gemini_only_models`, `amazonq_only_models`,
- * `supported_models`, `model_mapping`, `enable_model_mapping`, `amq_model_mapping`; `gemini_and_custom.md`
- * §5) with their meaning, plus `amazonq_model_ids` and `amazonq_family_models`, the Claude-name -> Amazon Q
- * model-id table that the reference hard-coded. Every value is validated before any is written, and an
- * empty list means empty (the reference silently replaced empty lists with hard-coded ones).
+ * The established keys (`gemini_only_models`, `amazonq_only_models`, `supported_models`,
+ * `model_mapping`, `enable_model_mapping`, `amq_model_mapping`) keep their meaning, plus `amazonq_model_ids` and `amazonq_family_models`, the Claude-name -> Amazon Q
+ * model-id table, editable at run time. Every value is validated before any is written, and an
+ * empty list means empty (never silently replaced by a built-in list).
  */
 import { z } from "zod";
 
@@ -51,7 +50,7 @@ export const DEFAULT_ROUTING_CONFIG: RoutingConfig = {
     "claude-3-haiku-20240307": "gemini-2.5-flash",
   },
   enable_model_mapping: true,
-  // Unlike the reference default, nothing is silently downgraded: clients get the model they asked for
+  // Nothing is silently downgraded: clients get the model they asked for
   // unless an operator adds a rule here.
   amq_model_mapping: {},
   amazonq_model_ids: {

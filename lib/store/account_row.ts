@@ -1,6 +1,6 @@
 /**
  * The mapping between an `accounts` row and an `Account`, shared by the SQLite and MySQL stores so both
- * read the same columns the same way (reference defaults for rows written by the reference implementation,
+ * read the same columns the same way (defaults for rows written by older versions,
  * `other` parsed leniently so a damaged row is marked instead of failing every read, `enabled` as 0/1).
  *
  * No SQL runs here; it only knows column names.
@@ -40,7 +40,7 @@ const READ_DEPTH_LIMIT = 64;
 export const UNREADABLE_OTHER = "unreadable_other";
 
 /**
- * `other` as stored: a JSON object; NULL or empty as `{}`; anything else (the reference's bad JSON, a
+ * `other` as stored: a JSON object; NULL or empty as `{}`; anything else (invalid JSON left by an older version, a
  * non-object, a value nested absurdly deep) as `{unreadable_other: <why>}`, so one damaged row never breaks
  * a list or an export.
  */

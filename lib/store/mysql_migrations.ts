@@ -1,19 +1,19 @@
 /**
  * Versioned MySQL/MariaDB migrations, the counterpart of `sqlite_migrations.ts`: InnoDB tables in utf8mb4,
- * every name prefixed `amq2api_` like the reference implementation (`platform.md` §3.1), the version kept
+ * every name prefixed `amq2api_` (existing amq2api databases use those names), the version kept
  * in the one-row table `amq2api_schema_version`.
  *
  * Several instances may start at once against one database, so the whole run holds the server lock
  * `GET_LOCK('amq2api_migrate', 30)`: the second instance waits, then finds nothing left to do. MySQL
  * commits DDL implicitly, so a migration cannot be rolled back; each one is written to be re-runnable
  * instead (create-if-missing, add a column or index only when `information_schema` lacks it) and the
- * version moves only after it succeeded. Migration 1 is the reference's own shape (`amq2api_accounts`,
- * `amq2api_config`), so a reference database is upgraded in place, keeping its rows; migration 2 adds the
+ * version moves only after it succeeded. Migration 1 is the original shape (`amq2api_accounts`,
+ * `amq2api_config`), so an existing database is upgraded in place, keeping its rows; migration 2 adds the
  * same columns and tables as SQLite migration 2.
  *
  * Our tables compare text byte for byte (`utf8mb4_bin`), as SQLite does: client-key digests, usernames and
- * config keys that differ only in case are different keys. Columns that reference a table the reference
- * may have created copy that table's id type and collation, or InnoDB refuses the foreign key.
+ * config keys that differ only in case are different keys. Columns that refer to a table an existing
+ * database may already hold copy that table's id type and collation, or InnoDB refuses the foreign key.
  */
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { mysqlExec, mysqlRows, mysqlWithNamedLock } from "./mysql_query.ts";
@@ -62,7 +62,7 @@ async function idColumnType(conn: PoolConnection, table: string): Promise<string
 }
 
 const MIGRATIONS: readonly Migration[] = [
-  // 1: the reference-compatible core tables (the reference's MySQL schema always had `type`; `weight` and
+  // 1: the original core tables (existing MySQL databases always had `type`; `weight` and
   // `rate_limit_per_hour` came later and are added by migration 2 where missing).
   async (conn) => {
     await mysqlExec(
@@ -94,7 +94,7 @@ const MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     );
   },
-  // 2: our account columns and the tables whose reference shape we do not keep (as SQLite migration 2).
+  // 2: our account columns and the tables whose original shape we do not keep (as SQLite migration 2).
   async (conn) => {
     await addColumns(conn, "amq2api_accounts", {
       type: "VARCHAR(32) DEFAULT 'amazonq'",
@@ -109,7 +109,7 @@ const MIGRATIONS: readonly Migration[] = [
       last_error: "TEXT",
       last_used_at: "BIGINT",
     });
-    // The reference's VARCHAR(255) is shorter than the client ids we accept (2,000 characters); strict mode
+    // An existing database's VARCHAR(255) is shorter than the client ids we accept (2,000 characters); strict mode
     // would refuse the row where SQLite stores it.
     if ((await columnsOf(conn, "amq2api_accounts")).get("clientId") === "varchar") {
       await mysqlExec(conn, "ALTER TABLE amq2api_accounts MODIFY clientId TEXT");
@@ -156,7 +156,7 @@ const MIGRATIONS: readonly Migration[] = [
         UNIQUE KEY uq_admin_users_username (username)
       ) ${TABLE_OPTIONS}`,
     );
-    // The reference's admin (same table) has a bcrypt hash we cannot verify: kept, it could never log in
+    // An older admin row (same table) has a bcrypt hash we cannot verify: kept, it could never log in
     // and would block setup for good. Dropped, the operator sets up again (or uses ADMIN_USERNAME).
     await mysqlExec(conn, "DELETE FROM amq2api_admin_users WHERE password_hash NOT LIKE 'scrypt$%'");
     await mysqlExec(

@@ -8,7 +8,7 @@
  *
  * A pool of connections (`connectionLimit`, 10 unless the URL's query says otherwise); BIGINT epoch-ms
  * columns come back as numbers, and COUNT/SUM results are converted with `Number()`. The database is
- * created when missing, as the reference implementation did. Error messages name the server and database,
+ * created when missing, so a first start needs only a server and credentials. Error messages name the server and database,
  * never the password.
  */
 import mysql, { type Pool } from "mysql2/promise";
@@ -68,7 +68,7 @@ function createPool(url: string): Pool {
   });
 }
 
-/** Creates the database when the server says it does not exist (errno 1049), like the reference did. */
+/** Creates the database when the server says it does not exist (errno 1049), so a first start needs no manual step. */
 async function ensureDatabase(url: string, pool: Pool, target: MysqlTarget): Promise<void> {
   try {
     await pool.query("SELECT 1");

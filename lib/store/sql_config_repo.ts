@@ -12,7 +12,7 @@ function parseConfigValue(raw: unknown): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    // A value written by the reference implementation as a bare string.
+    // A value written by an older version as a bare string.
     return text;
   }
 }

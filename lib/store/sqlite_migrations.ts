@@ -1,10 +1,10 @@
 /**
  * Versioned SQLite migrations, applied in order at start-up and tracked with `PRAGMA user_version`.
  *
- * Migration 1 creates the tables with the reference implementation's names and columns where they exist
- * (`accounts`, `config`), so a database left by the reference implementation is upgraded in place instead
+ * Migration 1 creates the tables with their original names and columns where they exist
+ * (`accounts`, `config`), so an existing amq2api database (see the README's migration section) is upgraded in place instead
  * of replaced: `CREATE TABLE IF NOT EXISTS` keeps its rows and migration 2 adds the columns it lacks.
- * Tables whose reference shape was unsafe (plaintext session tokens, string timestamps compared as text)
+ * Tables whose original shape was unsafe (plaintext session tokens, string timestamps compared as text)
  * get new names. Each migration runs in one transaction; a failed one leaves the version unchanged.
  */
 import type { DatabaseSync } from "node:sqlite";
@@ -25,7 +25,7 @@ function addColumns(db: DatabaseSync, table: string, defs: Record<string, string
 }
 
 const MIGRATIONS: readonly Migration[] = [
-  // 1: the reference-compatible core tables.
+  // 1: the original core tables.
   (db) => {
     db.exec(`
       CREATE TABLE IF NOT EXISTS accounts (
@@ -49,8 +49,8 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
-  // 2: our account columns (type/weight/rate limit exist in newer reference databases), state columns,
-  // and the tables whose reference shape we do not keep.
+  // 2: our account columns (type/weight/rate limit exist in newer existing databases), state columns,
+  // and the tables whose original shape we do not keep.
   (db) => {
     addColumns(db, "accounts", {
       type: "TEXT DEFAULT 'amazonq'",
@@ -92,7 +92,7 @@ const MIGRATIONS: readonly Migration[] = [
         created_at TEXT,
         updated_at TEXT
       );
-      -- The reference's admin (same table) has a bcrypt hash we cannot verify: kept, it could never log in
+      -- An older admin row (same table) has a bcrypt hash we cannot verify: kept, it could never log in
       -- and would block setup for good. Dropped, the operator sets up again (or uses ADMIN_USERNAME).
       DELETE FROM admin_users WHERE password_hash NOT LIKE 'scrypt$%';
       CREATE TABLE IF NOT EXISTS admin_session_tokens (

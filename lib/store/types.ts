@@ -2,11 +2,11 @@
  * The store's one asynchronous repository interface and the records it holds.
  *
  * Two implementations sit behind it: SQLite (`node:sqlite`, the embedded default) and MySQL (several
- * instances sharing the work). Only `lib/store/` speaks SQL. Account fields keep the reference
- * implementation's names (`label, clientId, clientSecret, refreshToken, accessToken, other, enabled, type,
+ * instances sharing the work). Only `lib/store/` speaks SQL. Account fields keep their established
+ * names (`label, clientId, clientSecret, refreshToken, accessToken, other, enabled, type,
  * weight, rate_limit_per_hour`) so its users' scripts keep working; volatile state (token expiry, cooldowns,
  * parking, disabling) lives in its own columns, not in the `other` JSON, so concurrent writers never
- * overwrite each other's changes (`platform.md` weak spot 18).
+ * overwrite each other's changes.
  */
 
 export type AccountType = "amazonq" | "gemini" | "custom_api";

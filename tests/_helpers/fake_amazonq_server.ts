@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { eventFrame, text } from "../amazonq/_helpers.ts";
+import { eventFrame, text } from "./amazonq_helpers.ts";
 
 export type FakeAmazonQMode = "normal" | "stall-headers" | "stall-mid" | "cut-early";
 

@@ -3,7 +3,7 @@
  * configuration from a map instead of the environment, a settable clock and cheap password hashing.
  * `makeTestAppAsync` also opens a MySQL store when `env.DATABASE_URL` is `mysql://...`.
  */
-import { createApp } from "../../lib/app.ts";
+import { createApp } from "../../routes/app.ts";
 import type { AppEnv, Deps } from "../../lib/app_env.ts";
 import { type BackendBuildParts, type BackendParts, buildDeps } from "../../lib/build_deps.ts";
 import { createBackends } from "../../lib/backends.ts";

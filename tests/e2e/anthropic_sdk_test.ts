@@ -1,13 +1,21 @@
 /**
  * The official Anthropic SDK against the served app, over every channel (Amazon Q, Gemini, custom
  * OpenAI-format, custom Claude-format): plain and streamed text, a tool round trip checked at the upstream
- * in its own wire format, thinking with signatures and their echo, and the raw SSE rules of
- * `claude_clients.md`.
+ * in its own wire format, thinking with signatures and their echo, and the raw SSE rules Claude
+ * clients check.
  */
 import assert from "node:assert/strict";
 import type Anthropic from "@anthropic-ai/sdk";
-import { assertWellFormed } from "../amazonq/_helpers.ts";
-import { BASH_TOOL, CHANNELS, DIALECTS, type Json, parseSse, user, withHarness } from "./_e2e.ts";
+import { assertWellFormed } from "../_helpers/amazonq_helpers.ts";
+import {
+  BASH_TOOL,
+  CHANNELS,
+  DIALECTS,
+  type Json,
+  parseSse,
+  user,
+  withHarness,
+} from "../_helpers/e2e_harness.ts";
 
 for (const channel of CHANNELS) {
   const dialect = DIALECTS[channel];

@@ -4,7 +4,7 @@
  * `CLAUDE_CODE_BIN`; without it (a developer machine without the CLI) this test is reported as ignored.
  */
 import assert from "node:assert/strict";
-import { eventFrame, eventStreamResponse, text } from "../amazonq/_helpers.ts";
+import { eventFrame, eventStreamResponse, text } from "../_helpers/amazonq_helpers.ts";
 import { makeTestApp } from "../_helpers/test_app.ts";
 
 const BIN = Deno.env.get("CLAUDE_CODE_BIN");

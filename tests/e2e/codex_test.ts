@@ -5,7 +5,7 @@
  * The CLI is installed by `.ci/run` from npm and named by `CODEX_BIN`; without it this test is ignored.
  */
 import assert from "node:assert/strict";
-import { chunkedBody, openAIChunk, openAIUsageChunk } from "../openai/_fake_upstream.ts";
+import { chunkedBody, openAIChunk, openAIUsageChunk } from "../_helpers/fake_openai_upstream.ts";
 import { makeTestApp } from "../_helpers/test_app.ts";
 
 const BIN = Deno.env.get("CODEX_BIN");

@@ -5,10 +5,17 @@
  */
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
-import { concat, text as qText } from "../amazonq/_helpers.ts";
-import { chunk as geminiChunk, sse as geminiSse } from "../gemini/_helpers.ts";
-import { openAIError, sseResponse } from "../openai/_fake_upstream.ts";
-import { amazonQResponse, exceptionFrame, type Harness, parseSse, user, withHarness } from "./_e2e.ts";
+import { concat, text as qText } from "../_helpers/amazonq_helpers.ts";
+import { chunk as geminiChunk, sse as geminiSse } from "../_helpers/gemini_helpers.ts";
+import { openAIError, sseResponse } from "../_helpers/fake_openai_upstream.ts";
+import {
+  amazonQResponse,
+  exceptionFrame,
+  type Harness,
+  parseSse,
+  user,
+  withHarness,
+} from "../_helpers/e2e_harness.ts";
 
 /** Streams through the SDK; returns the text seen and the error the stream failed with. */
 async function failingStream(h: Harness): Promise<{ seen: string; error: unknown }> {

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import type Anthropic from "@anthropic-ai/sdk";
-import { text as qText } from "../amazonq/_helpers.ts";
-import { chunk as geminiChunk, sse as geminiSse } from "../gemini/_helpers.ts";
-import { claudeEvent, openAIChunk, sseResponse } from "../openai/_fake_upstream.ts";
+import { text as qText } from "../_helpers/amazonq_helpers.ts";
+import { chunk as geminiChunk, sse as geminiSse } from "../_helpers/gemini_helpers.ts";
+import { claudeEvent, openAIChunk, sseResponse } from "../_helpers/fake_openai_upstream.ts";
 import {
   amazonQResponse,
   BASH_TOOL,
@@ -18,7 +18,7 @@ import {
   parseSse,
   user,
   withHarness,
-} from "./_e2e.ts";
+} from "../_helpers/e2e_harness.ts";
 
 const ACCOUNTING_REQUEST = {
   max_tokens: 512,

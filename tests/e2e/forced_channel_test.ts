@@ -1,10 +1,10 @@
 /**
- * The old project's forced-channel routes, `/v1/gemini/messages` and `/v1/custom_api/messages`: `/v1/messages`
+ * The forced-channel routes, `/v1/gemini/messages` and `/v1/custom_api/messages`: `/v1/messages`
  * served only by that channel, a Claude 404 naming the channel when it has no account for the model.
  */
 import assert from "node:assert/strict";
 import { adminSession } from "../_helpers/test_app.ts";
-import { DIALECTS, type Json, parseSse, withHarness } from "./_e2e.ts";
+import { DIALECTS, type Json, parseSse, withHarness } from "../_helpers/e2e_harness.ts";
 
 Deno.test("forced channel: /v1/gemini/messages without a gemini account is a Claude 404 naming the channel", async () => {
   await withHarness("amazonq", () => DIALECTS.amazonq.text(["Hi"]), async (h) => {
@@ -17,7 +17,9 @@ Deno.test("forced channel: /v1/gemini/messages without a gemini account is a Cla
     assert.match(error.error.message, /gemini/);
     assert.equal(h.upstream.calls.length, 0);
     // The same request on the unrestricted route is served by Amazon Q.
-    assert.equal((await h.post("/v1/messages", body)).status, 200);
+    const served = await h.post("/v1/messages", body);
+    assert.equal(served.status, 200);
+    await served.body?.cancel();
     // Validation is /v1/messages's.
     const bad = await h.post("/v1/custom_api/messages", { model: "m", messages: [] });
     assert.equal(bad.status, 400);
@@ -84,6 +86,8 @@ Deno.test("forced channel: an admin's X-Account-ID of another channel is a 400 (
     assert.equal(wrong.status, 400);
     assert.match((await wrong.json()).error.message, /is a amazonq account, not custom_api/);
     assert.equal(h.upstream.calls.length, 0);
-    assert.equal((await h.post("/v1/messages", body, headers)).status, 200);
+    const served = await h.post("/v1/messages", body, headers);
+    assert.equal(served.status, 200);
+    await served.body?.cancel();
   });
 });

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type Anthropic from "@anthropic-ai/sdk";
-import { jsonResponse } from "../gemini/_helpers.ts";
-import { user, withHarness } from "./_e2e.ts";
+import { jsonResponse } from "../_helpers/gemini_helpers.ts";
+import { user, withHarness } from "../_helpers/e2e_harness.ts";
 
 function resourceExhausted(retryDelay: string): Response {
   return jsonResponse({

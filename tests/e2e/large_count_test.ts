@@ -3,7 +3,7 @@
  * `count_tokens` and `message_start` agree on a request whose large texts are counted in the worker.
  */
 import assert from "node:assert/strict";
-import { DIALECTS, parseSse, user, withHarness } from "./_e2e.ts";
+import { DIALECTS, parseSse, user, withHarness } from "../_helpers/e2e_harness.ts";
 
 function randomLetters(length: number, seed = 5): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";

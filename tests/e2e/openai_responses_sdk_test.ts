@@ -6,8 +6,15 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { exceptionFrame, text as qText } from "../amazonq/_helpers.ts";
-import { amazonQResponse, type ChannelName, CLIENT_KEY, DIALECTS, parseSse, withHarness } from "./_e2e.ts";
+import { exceptionFrame, text as qText } from "../_helpers/amazonq_helpers.ts";
+import {
+  amazonQResponse,
+  type ChannelName,
+  CLIENT_KEY,
+  DIALECTS,
+  parseSse,
+  withHarness,
+} from "../_helpers/e2e_harness.ts";
 
 const TOOLS: OpenAI.Responses.Tool[] = [{
   type: "function",

@@ -5,9 +5,15 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { exceptionFrame, text as qText } from "../amazonq/_helpers.ts";
-import { openAIError } from "../openai/_fake_upstream.ts";
-import { amazonQResponse, type ChannelName, DIALECTS, type Json, withHarness } from "./_e2e.ts";
+import { exceptionFrame, text as qText } from "../_helpers/amazonq_helpers.ts";
+import { openAIError } from "../_helpers/fake_openai_upstream.ts";
+import {
+  amazonQResponse,
+  type ChannelName,
+  DIALECTS,
+  type Json,
+  withHarness,
+} from "../_helpers/e2e_harness.ts";
 
 const TOOLS: OpenAI.Chat.Completions.ChatCompletionTool[] = [{
   type: "function",

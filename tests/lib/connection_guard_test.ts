@@ -65,10 +65,12 @@ function fakeServe() {
   };
   const waitFor = async (count: number) => {
     for (let i = 0; i < 100 && served.length < count; i++) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         onServed = resolve;
-        setTimeout(resolve, 50);
+        timer = setTimeout(resolve, 50);
       });
+      clearTimeout(timer);
     }
     assert.equal(served.length, count);
   };

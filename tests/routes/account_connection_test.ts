@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { adminSession, makeTestApp } from "../_helpers/test_app.ts";
-import { openAIError, startFakeUpstream } from "../openai/_fake_upstream.ts";
+import { openAIError, startFakeUpstream } from "../_helpers/fake_openai_upstream.ts";
 
 Deno.test("POST /v2/accounts/{id}/test reports status and a preview for a custom account, and never the key", async () => {
   let fail = false;

@@ -414,7 +414,7 @@ Deno.test("import takes this server's export, which round-trips", async () => {
   }
 });
 
-Deno.test("import takes the KiroGate list and the reference's 11- and 8-field lines, reporting errors per line", async () => {
+Deno.test("import takes the KiroGate list and the Python amq2api's 11- and 8-field lines, reporting errors per line", async () => {
   const t = makeTestApp();
   try {
     const a = api(t, await adminSession(t));

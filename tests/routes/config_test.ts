@@ -67,7 +67,7 @@ Deno.test("PUT applies a valid partial update, visible in GET, in the router and
     assert.equal((await t.deps.routing.router()).route("my-alias").model, "my-alias");
     assert.ok(!(await modelIds(t)).includes("my-alias"));
 
-    // An empty list means empty (the reference substituted hard-coded lists).
+    // An empty list means empty (no built-in list is substituted).
     assert.equal((await put(t, token, { gemini_only_models: [] })).status, 200);
     assert.deepEqual((await getConfig(t, token)).gemini_only_models, []);
     assert.deepEqual((await t.store.config.getAll()).gemini_only_models, []);

@@ -192,7 +192,7 @@ Deno.test({
     }),
 });
 
-/** The reference implementation's MySQL schema (`platform.md` §3.1), before `weight`/`rate_limit_per_hour`. */
+/** The MySQL schema of the Python amq2api, before `weight`/`rate_limit_per_hour`. */
 async function writeReferenceDatabase(admin: Admin, db: string): Promise<void> {
   const statements = [
     `CREATE TABLE ${db}.amq2api_accounts (
@@ -270,7 +270,7 @@ async function writeReferenceDatabase(admin: Admin, db: string): Promise<void> {
     const [key, value] of [
       ["enable_model_mapping", "false"],
       ["supported_models", JSON.stringify(["gemini-2.5-pro"])],
-      // The reference stored strings raw, so this value is not JSON.
+      // The Python version stored strings raw, so this value is not JSON.
       ["motd", "hello from the reference"],
     ]
   ) {
@@ -339,14 +339,14 @@ Deno.test({
         assert.deepEqual(config.supported_models, ["gemini-2.5-pro"]);
         assert.equal(config.motd, "hello from the reference");
 
-        // The reference admin's bcrypt hash cannot be verified: it is dropped so setup is possible again.
+        // The old admin's bcrypt hash cannot be verified: it is dropped so setup is possible again.
         assert.equal(await store.admins.count(), 0);
         assert.equal(
           await store.admins.createFirst({ id: "new", username: "admin", password_hash: "scrypt$x" }),
           true,
         );
 
-        // The new tables work on the upgraded database, including foreign keys to the reference tables.
+        // The new tables work on the upgraded database, including foreign keys to the old tables.
         await store.accounts.recordCall("acc-q", "success", null, Date.now());
         assert.equal(await store.accounts.countCallsSince("acc-q", 0), 1);
         await store.sessions.create({ token_hash: "s", admin_id: "new", created_at: 1, expires_at: 2 });
@@ -382,7 +382,7 @@ Deno.test({
       ) {
         assert.ok(columns.has(name), `amq2api_accounts.${name} exists`);
       }
-      // The reference's own tables are left alone, its sessions went with its admin.
+      // The old tables are left alone, its sessions went with its admin.
       assert.deepEqual(await rows(admin, `SELECT COUNT(*) AS n FROM ${db}.amq2api_usage`), [{ n: 1 }]);
       assert.deepEqual(await rows(admin, `SELECT COUNT(*) AS n FROM ${db}.amq2api_call_logs`), [{ n: 1 }]);
       assert.deepEqual(await rows(admin, `SELECT COUNT(*) AS n FROM ${db}.amq2api_admin_sessions`), [{

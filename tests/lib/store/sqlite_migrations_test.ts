@@ -31,7 +31,7 @@ function columnsOf(db: DatabaseSync, table: string): Map<string, string | null> 
   return new Map(rows.map((r) => [r.name, r.dflt_value]));
 }
 
-/** The schema and some rows as the reference implementation (release branch) leaves them. */
+/** The schema and some rows as the Python amq2api (release branch) leaves them. */
 function writeReferenceDatabase(path: string): void {
   withDb(path, (db) => {
     db.exec(`
@@ -100,7 +100,7 @@ function writeReferenceDatabase(path: string): void {
       7,
       80,
     );
-    // A row without the columns the reference added later: their defaults apply.
+    // A row without the columns the Python version added later: their defaults apply.
     db.prepare("INSERT INTO accounts (id, label, other) VALUES ('acc-old', 'old', 'not json')").run();
     db.prepare(
       "INSERT INTO call_logs (account_id, timestamp, model) VALUES ('acc-q', '2025-06-01T10:00:00', 'm')",
@@ -110,7 +110,7 @@ function writeReferenceDatabase(path: string): void {
     );
     config.run("enable_model_mapping", "false");
     config.run("supported_models", JSON.stringify(["gemini-2.5-pro"]));
-    // The reference stored strings raw, so this value is not JSON.
+    // The Python version stored strings raw, so this value is not JSON.
     config.run("motd", "hello from the reference");
     db.prepare(
       "INSERT INTO admin_users VALUES ('adm', 'admin', '$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRS', 'x', 'x')",
@@ -169,7 +169,7 @@ Deno.test("a reference database is upgraded in place: rows kept, new columns wit
       assert.deepEqual(config.supported_models, ["gemini-2.5-pro"]);
       assert.equal(config.motd, "hello from the reference");
 
-      // The reference admin's bcrypt hash cannot be verified: it is dropped so setup is possible again.
+      // The old admin's bcrypt hash cannot be verified: it is dropped so setup is possible again.
       assert.equal(await store.admins.count(), 0);
 
       // The new tables work on the upgraded file.
@@ -198,7 +198,7 @@ Deno.test("a reference database is upgraded in place: rows kept, new columns wit
         assert.ok(cols.has(name), `accounts.${name} exists`);
       }
       assert.equal(cols.get("max_inflight"), "0");
-      // The reference's own tables are left alone.
+      // The old tables are left alone.
       assert.equal((db.prepare("SELECT COUNT(*) AS n FROM usage").get() as { n: number }).n, 1);
       assert.equal((db.prepare("SELECT COUNT(*) AS n FROM call_logs").get() as { n: number }).n, 1);
       assert.equal(
