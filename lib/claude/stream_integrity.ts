@@ -93,7 +93,15 @@ export class StreamIntegrity extends TransformStream<ClaudeStreamEvent, GuardedE
       },
     });
     this.#sourceFailed = (error) => {
-      if (phase !== "stopped" && phase !== "failed") fail(error, true);
+      if (phase === "failed") return; // already ended (or cancelled by the client)
+      if (phase !== "stopped") return fail(error, true);
+      // The answer was complete: a late failure only ends the output, it does not unsay the answer.
+      phase = "failed";
+      try {
+        out.terminate();
+      } catch {
+        // Already closed.
+      }
     };
   }
 
