@@ -1,6 +1,6 @@
 /**
  * Throughput of the Amazon Q streaming pipeline: event-stream bytes -> EventStreamDecoder -> AmazonQToClaude
- * -> ClaudeSseEncoder, over a pre-built body of 10,000 authentic frames (smithy codec) delivered in 16 KiB
+ * -> `sseBody` (the route's own chain: StreamIntegrity -> ClaudeSseEncoder -> batched writer), over a pre-built body of 10,000 authentic frames (smithy codec) delivered in 16 KiB
  * network-sized chunks. The bench names carry the frame, event and byte counts so rates can be derived from
  * the per-iteration time; one measured run also prints them. Run:
  *   npx -y deno@2.9.6 bench --allow-read --allow-env bench/amazonq_bench.ts
@@ -9,7 +9,8 @@ import { EventStreamCodec } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { AmazonQToClaude } from "../lib/amazonq/amazonq_to_claude.ts";
 import { EventStreamDecoder } from "../lib/amazonq/event_stream_decoder.ts";
-import { ClaudeSseEncoder } from "../lib/claude/sse_encoder.ts";
+import { sseBody } from "../lib/claude/sse_body.ts";
+import { assertComplete } from "./_complete.ts";
 import { reportMedian } from "./_median.ts";
 
 const FRAMES = 10_000;
@@ -71,10 +72,14 @@ async function run(body: Uint8Array, thinking: boolean): Promise<{ events: numbe
           controller.enqueue(event);
         },
       }),
-    )
-    .pipeThrough(new ClaudeSseEncoder());
+    );
   let sseBytes = 0;
-  for await (const chunk of counted) sseBytes += chunk.length;
+  let last: Uint8Array = new Uint8Array();
+  for await (const chunk of sseBody(counted, { pingIntervalMs: 60_000 })) {
+    sseBytes += chunk.length;
+    last = chunk;
+  }
+  assertComplete(last);
   return { events, sseBytes };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Throughput of the Gemini streaming path: upstream SSE bytes -> TextDecoderStream -> EventSourceParserStream
- * -> GeminiToClaude -> ClaudeSseEncoder, over a prebuilt Code Assist stream of ~10k chunks fed in 16 KiB
+ * -> GeminiToClaude -> `sseBody` (the route's own chain: StreamIntegrity -> ClaudeSseEncoder -> batched
+ * writer), over a prebuilt Code Assist stream of ~10k chunks fed in 16 KiB
  * network-sized pieces. The bench names carry the input size and the event count, so events/s and MB/s
  * follow from the reported time per iteration: events/s = events / time, MB/s = MB / time.
  *
@@ -8,7 +9,8 @@
  */
 import { reportMedian } from "./_median.ts";
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import { ClaudeSseEncoder } from "../lib/claude/sse_encoder.ts";
+import { sseBody } from "../lib/claude/sse_body.ts";
+import { assertComplete } from "./_complete.ts";
 import { GeminiToClaude } from "../lib/gemini/gemini_to_claude.ts";
 
 const CHUNKS = 10_000;
@@ -83,10 +85,14 @@ async function runOnce(): Promise<{ events: number; bytesOut: number }> {
           controller.enqueue(event);
         },
       }),
-    )
-    .pipeThrough(new ClaudeSseEncoder());
+    );
   let bytesOut = 0;
-  for await (const bytes of counted) bytesOut += bytes.length;
+  let last: Uint8Array = new Uint8Array();
+  for await (const bytes of sseBody(counted, { pingIntervalMs: 60_000 })) {
+    bytesOut += bytes.length;
+    last = bytes;
+  }
+  assertComplete(last);
   return { events, bytesOut };
 }
 
@@ -99,12 +105,11 @@ Deno.bench({
   n: 30,
   warmup: 3,
   async fn() {
-    await pieces()
+    const events = pieces()
       .pipeThrough(new TextDecoderStream())
       .pipeThrough(new EventSourceParserStream())
-      .pipeThrough(stage())
-      .pipeThrough(new ClaudeSseEncoder())
-      .pipeTo(new WritableStream());
+      .pipeThrough(stage());
+    await sseBody(events, { pingIntervalMs: 60_000 }).pipeTo(new WritableStream());
   },
 });
 

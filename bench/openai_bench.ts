@@ -1,6 +1,7 @@
 /**
  * Throughput of the OpenAI-format upstream pipeline: response bytes -> TextDecoderStream ->
- * EventSourceParserStream -> OpenAIToClaude -> ClaudeSseEncoder, over ~10k prebuilt chunks (text,
+ * EventSourceParserStream -> OpenAIToClaude -> `sseBody` (the route's own chain: StreamIntegrity ->
+ * ClaudeSseEncoder -> batched writer), over ~10k prebuilt chunks (text,
  * reasoning, and two interleaved tool calls), fed in 16 KiB network-sized slices.
  *
  * Run: `npx -y deno@2.9.6 bench --allow-read bench/openai_bench.ts`. Each iteration processes INPUT_BYTES
@@ -10,7 +11,8 @@
 import { reportMedian } from "./_median.ts";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { ClaudeStreamEvent } from "../lib/claude/events.ts";
-import { ClaudeSseEncoder } from "../lib/claude/sse_encoder.ts";
+import { sseBody } from "../lib/claude/sse_body.ts";
+import { assertComplete } from "./_complete.ts";
 import { OpenAIToClaude } from "../lib/custom/openai_to_claude.ts";
 
 const CHUNKS = 10_000;
@@ -89,7 +91,12 @@ function events(): ReadableStream<ClaudeStreamEvent> {
 
 async function runPipeline(): Promise<number> {
   let bytes = 0;
-  for await (const out of events().pipeThrough(new ClaudeSseEncoder())) bytes += out.byteLength;
+  let last: Uint8Array = new Uint8Array();
+  for await (const out of sseBody(events(), { pingIntervalMs: 60_000 })) {
+    bytes += out.byteLength;
+    last = out;
+  }
+  assertComplete(last);
   return bytes;
 }
 

@@ -5,6 +5,11 @@
  * the first content block, or until `commitAfterMs` passes, lets those failures reach the pool while another
  * account can still take the request. The returned stream replays what was read and continues with the rest,
  * keeping backpressure and cancellation (cancelling it cancels the upstream).
+ *
+ * It stays a small pull wrapper around the head's reader rather than a `pipeThrough` of the rest: when the
+ * commit timer fires, one read is still outstanding, and it may already hold the next event. Releasing the
+ * reader to pipe the stream would reject that read and could drop the event it carried, so the rest is read
+ * through the same reader, starting with that outstanding read.
  */
 import type { ClaudeStreamEvent } from "../claude/events.ts";
 

@@ -7,10 +7,14 @@
  * field DeepSeek-style clients read; signatures have no OpenAI form and are dropped), tool_use blocks to
  * `delta.tool_calls` numbered 0, 1, ... among tool calls. The stop reason becomes `finish_reason` in a last
  * chunk with an empty delta; with `includeUsage` every chunk carries `usage: null` and a final chunk with
- * `choices: []` carries the usage, as OpenAI does. It is not the error path: a failing input stream errors
- * this one, and the edge writes `openAIStreamErrorLine` (`openai_stream_error.ts`).
+ * `choices: []` carries the usage, as OpenAI does. Its input comes through `StreamIntegrity`, so it ends
+ * with `message_stop` or one Claude `error` event; the error becomes `openAIStreamErrorLine` and no `[DONE]`
+ * follows it.
  */
-import { type ClaudeStreamEvent, mergeDeltaUsage, type StopReason, type Usage } from "../claude/events.ts";
+import { mergeDeltaUsage, type StopReason, type Usage } from "../claude/events.ts";
+import type { GuardedEvent } from "../claude/stream_integrity.ts";
+import { ApiError } from "../errors.ts";
+import { openAIStreamErrorLine } from "./openai_stream_error.ts";
 import type { OpenAIFinishReason, OpenAIUsage } from "./openai_types.ts";
 
 export interface ClaudeToOpenAIChunksOptions {
@@ -48,7 +52,7 @@ export function openAIUsage(
   };
 }
 
-export class ClaudeToOpenAIChunks extends TransformStream<ClaudeStreamEvent, Uint8Array> {
+export class ClaudeToOpenAIChunks extends TransformStream<GuardedEvent, Uint8Array> {
   constructor(options: ClaudeToOpenAIChunksOptions) {
     const encoder = new TextEncoder();
     // Fixed prefix of every chunk, serialized once.
@@ -119,6 +123,12 @@ export class ClaudeToOpenAIChunks extends TransformStream<ClaudeStreamEvent, Uin
             controller.enqueue(encoder.encode("data: [DONE]\n\n"));
             return;
           }
+          case "error":
+            done = true;
+            controller.enqueue(
+              encoder.encode(openAIStreamErrorLine(new ApiError(event.error.type, event.error.message))),
+            );
+            return;
           default:
             return;
         }

@@ -1,59 +1,24 @@
 /**
- * The HTTP edge of a streamed OpenAI-format answer: Claude events -> `chat.completion.chunk` lines.
+ * `openAISseBody`: the production chain of a streamed OpenAI-format answer, from the gateway's Claude events
+ * to the HTTP body.
+ *
+ *   events -> StreamIntegrity -> ClaudeToOpenAIChunks -> sseWriter (batched writes)
  *
  * `[DONE]` is written only after a complete answer (by `ClaudeToOpenAIChunks` on `message_stop`). If the
- * stream fails after it began, or ends without `message_stop`, one `data: {"error":...}` line is written
- * and the body ends without `[DONE]`, so the `openai` SDK raises instead of returning a cut answer.
+ * stream fails after it began, or ends without `message_stop`, `StreamIntegrity` ends it with one Claude
+ * `error` event, written as one `data: {"error":...}` line with no `[DONE]`, so the `openai` SDK raises
+ * instead of returning a cut answer. No keep-alives: this route never had them, and a comment line would
+ * be new behaviour for its clients. Cancelling the body cancels the event stream and the upstream.
  */
 import type { ClaudeStreamEvent } from "../claude/events.ts";
-import { ApiError, toApiError } from "../errors.ts";
+import { StreamIntegrity } from "../claude/stream_integrity.ts";
+import { sseWriter } from "../sse_writer.ts";
 import { ClaudeToOpenAIChunks, type ClaudeToOpenAIChunksOptions } from "./claude_to_openai_chunks.ts";
-import { openAIStreamErrorLine } from "./openai_stream_error.ts";
 
 export function openAISseBody(
   events: ReadableStream<ClaudeStreamEvent>,
   options: ClaudeToOpenAIChunksOptions & { onError?: (error: unknown) => void },
 ): ReadableStream<Uint8Array> {
-  let completed = false;
-  const watched = events.pipeThrough(
-    new TransformStream<ClaudeStreamEvent, ClaudeStreamEvent>({
-      transform(event, controller) {
-        if (event.type === "message_stop") completed = true;
-        controller.enqueue(event);
-      },
-    }),
-  );
-  const reader = watched.pipeThrough(new ClaudeToOpenAIChunks(options)).getReader();
-  const encoder = new TextEncoder();
-  let finished = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (finished) return;
-      try {
-        const result = await reader.read();
-        if (!result.done) {
-          controller.enqueue(result.value);
-          return;
-        }
-        finished = true;
-        if (!completed) {
-          const error = new ApiError("api_error", "upstream stream ended before the answer was complete", {
-            status: 502,
-          });
-          options.onError?.(error);
-          controller.enqueue(encoder.encode(openAIStreamErrorLine(error)));
-        }
-        controller.close();
-      } catch (error) {
-        finished = true;
-        options.onError?.(error);
-        controller.enqueue(encoder.encode(openAIStreamErrorLine(toApiError(error))));
-        controller.close();
-      }
-    },
-    cancel(reason) {
-      finished = true;
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+  const guarded = new StreamIntegrity({ onError: options.onError }).guard(events);
+  return sseWriter(guarded.pipeThrough(new ClaudeToOpenAIChunks(options)));
 }

@@ -1,9 +1,10 @@
 /**
  * `openAIStreamErrorLine`: the SSE line that reports a failure after an OpenAI-format stream has begun.
  *
- * Pure. OpenAI itself sends `data: {"error":{...}}` in this case, and the `openai` SDK's stream reader
- * throws an `APIError` when a data line holds an `error` key; no `[DONE]` follows, so no client mistakes the
- * cut answer for a complete one (design.md: never a silent stop).
+ * Pure. It maps the one Claude `error` event a failed stream ends with (`StreamIntegrity`). OpenAI itself
+ * sends `data: {"error":{...}}` in this case, and the `openai` SDK's stream reader throws an `APIError` when
+ * a data line holds an `error` key; no `[DONE]` follows, so no client mistakes the cut answer for a complete
+ * one.
  */
 import type { ApiError } from "../errors.ts";
 import { openAIErrorBody } from "./openai_error_body.ts";

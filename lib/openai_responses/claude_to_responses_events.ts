@@ -8,12 +8,13 @@
  * output item with one `output_text` part, each thinking block a `reasoning` item whose summary is the
  * thinking text (with the thinking signature as `encrypted_content` when asked for, so it can be replayed),
  * each tool_use block a `function_call` item whose `call_id` is the Claude tool id. `message_stop` ends
- * the answer with `response.completed`, or `response.incomplete` for `max_tokens` (and refusals). A failure
- * is not an input event: the edge calls `fail(error)` for the `error` and `response.failed` events, so a
- * cut answer never ends as completed.
+ * the answer with `response.completed`, or `response.incomplete` for `max_tokens` (and refusals). On the
+ * streaming path its input comes through `StreamIntegrity`, whose one Claude `error` event becomes `fail`'s
+ * `error` and `response.failed` events, so a cut answer never ends as completed.
  */
 import { type ClaudeStreamEvent, mergeDeltaUsage, type StopReason, type Usage } from "../claude/events.ts";
-import type { ApiError } from "../errors.ts";
+import type { GuardedEvent } from "../claude/stream_integrity.ts";
+import { ApiError } from "../errors.ts";
 import { openAIErrorBody } from "../openai/openai_error_body.ts";
 import type { ResponsesEcho } from "./responses_request_to_claude.ts";
 
@@ -60,7 +61,7 @@ const INCOMPLETE_REASON: Partial<Record<StopReason, string>> = {
   refusal: "content_filter",
 };
 
-export class ClaudeToResponsesEvents extends TransformStream<ClaudeStreamEvent, ResponsesEvent> {
+export class ClaudeToResponsesEvents extends TransformStream<GuardedEvent, ResponsesEvent> {
   #options: ClaudeToResponsesOptions;
   #seq = 0;
   #output: Item[] = [];
@@ -156,9 +157,12 @@ export class ClaudeToResponsesEvents extends TransformStream<ClaudeStreamEvent, 
     return { kind, outputIndex: this.#output.length - 1, item, text: "", signature: "" };
   }
 
-  *#handle(event: ClaudeStreamEvent): Generator<ResponsesEvent> {
+  *#handle(event: GuardedEvent): Generator<ResponsesEvent> {
     if (this.#done) return;
     switch (event.type) {
+      case "error":
+        yield* this.fail(new ApiError(event.error.type, event.error.message));
+        return;
       case "message_start":
         this.#usage = { ...event.message.usage };
         if (!this.#started) yield* this.#start();
