@@ -160,7 +160,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   // GET /v2/accounts/:id/stats · POST /v2/accounts/:id/refresh · POST /v2/accounts/:id/test
   app.route("/", createAccountRoutes(deps));
   app.route("/", createConfigRoutes(deps)); // GET /v2/config · PUT /v2/config
-  app.route("/", createClientKeyRoutes(deps)); // GET /v2/keys · POST /v2/keys · DELETE /v2/keys/:id
+  app.route("/", createClientKeyRoutes(deps)); // GET /v2/keys · POST /v2/keys · PATCH /v2/keys/:id · DELETE /v2/keys/:id
   if (deps.deviceLogins) {
     // POST /v2/auth/start · GET /v2/auth/status/:id · POST /v2/auth/claim/:id
     // POST /v2/accounts/import-token-cache

@@ -22,6 +22,7 @@ const LAYERS: Array<{ name: string; members: string[] }> = [
       "lib/json_depth_guard.ts",
       "lib/sse_response.ts",
       "lib/connection_guard.ts",
+      "lib/sse_writer.ts",
     ],
   },
   {
@@ -36,11 +37,22 @@ const LAYERS: Array<{ name: string; members: string[] }> = [
     ],
   },
   { name: "admin and routing", members: ["lib/admin/", "lib/routing/"] },
-  { name: "accounts and channels", members: ["lib/accounts/", "lib/amazonq/", "lib/gemini/", "lib/custom/"] },
+  {
+    name: "accounts and channels",
+    members: ["lib/accounts/", "lib/amazonq/", "lib/gemini/", "lib/custom/", "lib/keys/"],
+  },
   {
     name: "composition",
     // request_auth.ts is the Hono middleware of the HTTP edge: it reads `Deps` and sets `AppEnv` variables.
-    members: ["lib/app_env.ts", "lib/build_deps.ts", "lib/backends.ts", "lib/admin/request_auth.ts"],
+    // key_limits.ts and key_limit_headers.ts act on the request principal and set response headers at the edge.
+    members: [
+      "lib/app_env.ts",
+      "lib/build_deps.ts",
+      "lib/backends.ts",
+      "lib/admin/request_auth.ts",
+      "lib/keys/key_limits.ts",
+      "lib/keys/key_limit_headers.ts",
+    ],
   },
   { name: "routes", members: ["routes/"] },
 ];
