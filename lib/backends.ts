@@ -124,7 +124,6 @@ export function createBackends(
             flow,
             accounts: deps.store.accounts,
             ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
-            staticDir: deps.staticDir,
             clientAddress: (c) => clientAddress.clientAddress(c),
           });
         },
