@@ -122,10 +122,17 @@ Deno.cron("prune", "17 * * * *", { signal: shutdown.signal }, async () => {
 });
 
 const app = createApp(deps);
+const needsAdmin = (await store.admins.count()) === 0;
 const server = Deno.serve({
   hostname: config.host,
   port: config.port,
   onListen({ hostname, port }) {
+    if (needsAdmin) {
+      // The first admin can only be created from this machine: say where.
+      const local = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;
+      const host = local.includes(":") ? `[${local}]` : local;
+      log.info(`no admin account yet: open http://${host}:${port}/admin on this machine to create it`);
+    }
     log.info("listening", {
       url: `http://${hostname}:${port}`,
       startupMs: Math.round(performance.now() - startedAt),
