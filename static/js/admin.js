@@ -1,48 +1,14 @@
+// The admin console's entry module: sign-in screens, tabs, live refresh, and the smaller views. Everything
+// is built with h() (dom.js): account labels, upstream test replies and server messages are data, never
+// markup. No token is kept in storage: the session is an HttpOnly cookie.
 import { $, h as el, setMsg } from "./dom.js";
+import { createApi, HttpError, inFormWords } from "./api.js";
+import { createAccountsView, fieldLabels } from "./accounts.js";
+import { createKeysView } from "./keys.js";
+import { createOverview } from "./overview.js";
+import { createRequestLog } from "./request_log.js";
 
-// Everything is built with createElement/textContent: account labels, upstream test replies and server
-// messages are data, never markup. No token is kept in storage: the session is an HttpOnly cookie.
-class HttpError extends Error {
-  constructor(status, message, body) {
-    super(message);
-    this.status = status;
-    this.body = body;
-  }
-}
-
-/** Calls the API with the session cookie; throws HttpError with the server's `error.message`. */
-async function api(method, path, body, headers = {}) {
-  const init = { method, credentials: "same-origin", headers: { ...headers } };
-  if (body !== undefined) {
-    init.headers["content-type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, init);
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    const message = data && data.error && typeof data.error.message === "string"
-      ? data.error.message
-      : `HTTP ${response.status}`;
-    if ((response.status === 401 || response.status === 403) && path.startsWith("/v2/")) {
-      showAuthScreen();
-    }
-    throw new HttpError(response.status, message, data);
-  }
-  return { status: response.status, data };
-}
-
-const fmtInt = (n) => (typeof n === "number" ? n.toLocaleString("en-US") : "–");
-const fmtTime = (value) => {
-  if (value === null || value === undefined || value === "") return "–";
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
-};
+const api = createApi(() => showAuthScreen());
 
 // ---------- screens ----------
 function show(screen) {
@@ -135,30 +101,52 @@ $("logout").addEventListener("click", async () => {
   await showAuthScreen();
 });
 
-// ---------- tabs ----------
+// ---------- tabs and live refresh ----------
 const TABS = [
+  ["overview", "Overview"],
   ["accounts", "Accounts"],
   ["add", "Add account"],
-  ["transfer", "Import / export"],
   ["device", "Device login"],
   ["keys", "Client keys"],
+  ["log", "Request log"],
   ["config", "Routing"],
-  ["usage", "Usage"],
+  ["transfer", "Import / export"],
 ];
+/** Loads a tab when it is opened. */
 const loaders = {};
+/** Refreshes a tab while it is shown (and the page visible). */
+const refreshers = {};
+let currentTab = "overview";
 function selectTab(name) {
-  for (const button of $("tabs").children) button.classList.toggle("active", button.dataset.tab === name);
+  currentTab = name;
+  for (const button of $("tabs").children) {
+    button.classList.toggle("active", button.dataset.tab === name);
+    button.setAttribute("aria-selected", String(button.dataset.tab === name));
+  }
   for (const pane of document.querySelectorAll("#console > [data-tab]")) pane.classList.toggle("hidden", pane.dataset.tab !== name);
+  if (location.hash !== `#${name}`) history.replaceState(null, "", `#${name}`);
   if (loaders[name]) loaders[name]();
 }
 for (const [name, title] of TABS) {
-  $("tabs").append(el("button", { type: "button", dataset: { tab: name }, onclick: () => selectTab(name) }, title));
+  $("tabs").append(el("button", { type: "button", role: "tab", dataset: { tab: name }, onclick: () => selectTab(name) }, title));
 }
+
+// Views refresh themselves while the console is on screen; a hidden tab makes no requests. `?refresh=N`
+// sets the period in seconds (default 15).
+const LIVE_MS = Math.max(1, Number(new URLSearchParams(location.search).get("refresh")) || 15) * 1000;
+function liveRefresh() {
+  if (document.visibilityState !== "visible" || $("console").classList.contains("hidden")) return;
+  refreshReady();
+  if (refreshers[currentTab]) refreshers[currentTab]();
+}
+setInterval(liveRefresh, LIVE_MS);
+document.addEventListener("visibilitychange", liveRefresh);
 
 function enterConsole() {
   show("console");
   refreshReady();
-  selectTab("accounts");
+  const wanted = location.hash.slice(1);
+  selectTab(TABS.some(([name]) => name === wanted) ? wanted : "overview");
 }
 
 async function refreshReady() {
@@ -175,238 +163,10 @@ async function refreshReady() {
 }
 
 // ---------- accounts ----------
-let accounts = [];
-
-loaders.accounts = loadAccounts;
-async function loadAccounts() {
-  try {
-    accounts = (await api("GET", "/v2/accounts")).data;
-    renderAccounts();
-  } catch (error) {
-    setMsg("acc-msg", error.message, "error");
-  }
-}
-
-function renderAccounts() {
-  const type = $("acc-filter-type").value;
-  const state = $("acc-filter-status").value;
-  const query = $("acc-search").value.trim().toLowerCase();
-  const shown = accounts.filter((a) =>
-    (!type || a.type === type) && (!state || a.status === state) &&
-    (!query || (a.label || "").toLowerCase().includes(query) || a.id.toLowerCase().includes(query))
-  );
-  $("acc-count").textContent = `${shown.length} of ${accounts.length} accounts`;
-  $("acc-list").replaceChildren(...shown.map(accountCard));
-}
-for (const id of ["acc-filter-type", "acc-filter-status"]) $(id).addEventListener("change", renderAccounts);
-$("acc-search").addEventListener("input", renderAccounts);
-$("acc-reload").addEventListener("click", () => {
-  setMsg("acc-msg", "");
-  loadAccounts();
-  refreshReady();
-});
-
-$("acc-refresh-all").addEventListener("click", async (event) => {
-  const button = event.currentTarget;
-  button.disabled = true;
-  setMsg("acc-msg", "Refreshing tokens…");
-  try {
-    const { data } = await api("POST", "/v2/accounts/refresh-all");
-    const failures = data.results.filter((r) => r.status !== "success")
-      .map((r) => `${r.label || r.id}: ${r.status}${r.message ? " — " + r.message : ""}`);
-    setMsg(
-      "acc-msg",
-      `Refreshed ${data.success_count} of ${data.total}; failed ${data.failed_count}, banned ${data.banned_count}.` +
-        (failures.length ? "\n" + failures.join("\n") : ""),
-      data.failed_count + data.banned_count > 0 ? "error" : "ok",
-    );
-    await loadAccounts();
-  } catch (error) {
-    setMsg("acc-msg", error.message, "error");
-  } finally {
-    button.disabled = false;
-  }
-});
-
-function kv(pairs) {
-  const dl = el("dl", { class: "kv" });
-  for (const [key, value] of pairs) {
-    if (value === undefined) continue;
-    dl.append(el("dt", {}, key), el("dd", {}, value === null || value === "" ? "–" : String(value)));
-  }
-  return dl;
-}
-
-function accountCard(account) {
-  const msg = el("div", { class: "msg" });
-  const statsBox = el("div", { class: "stats-box hidden" });
-  const update = async (patch, note) => {
-    try {
-      const { data } = await api("PATCH", `/v2/accounts/${encodeURIComponent(account.id)}`, patch);
-      Object.assign(account, data);
-      const index = accounts.findIndex((a) => a.id === account.id);
-      if (index >= 0) accounts[index] = data;
-      renderAccounts();
-      refreshReady();
-      if (note) setMsg("acc-msg", note, "ok");
-    } catch (error) {
-      setMsg(msg, error.message, "error");
-    }
-  };
-
-  const statusChip = el("span", { class: "chip " + account.status }, account.status);
-  const enabled = el("input", { type: "checkbox", checked: account.enabled });
-  enabled.addEventListener("change", () => update({ enabled: enabled.checked }));
-
-  const other = account.other || {};
-  const details = [["ID", account.id]];
-  if (account.status === "disabled" && account.disabled_reason) details.push(["Disabled because", account.disabled_reason]);
-  if (account.cooldown_until && account.status === "cooldown") details.push(["Cooldown until", fmtTime(account.cooldown_until)]);
-  if (account.parked_until && account.status === "parked") details.push(["Parked until", fmtTime(account.parked_until)]);
-  if (account.last_error) details.push(["Last error", account.last_error]);
-  if (account.type === "custom_api") {
-    details.push(["API base", other.api_base], ["Model", other.model || "(requested)"], ["Format", other.format || "openai"]);
-    if (other.provider) details.push(["Provider", other.provider]);
-  } else {
-    details.push(["Client ID", account.clientId], ["Refresh token", account.refreshToken]);
-    details.push(["Last refresh", `${account.last_refresh_status} · ${fmtTime(account.last_refresh_time)}`]);
-    if (account.type === "gemini" && other.project) details.push(["Project", other.project]);
-  }
-  details.push(["Created", fmtTime(account.created_at)], ["Last used", fmtTime(account.last_used_at)]);
-
-  const weight = el("input", { type: "number", min: 1, max: 1000, value: account.weight });
-  const rate = el("input", { type: "number", min: 0, value: account.rate_limit_per_hour });
-  const inflight = el("input", { type: "number", min: 0, value: account.max_inflight });
-  const saveLimits = el("button", {
-    type: "button",
-    onclick: () =>
-      update({
-        weight: Number(weight.value),
-        rate_limit_per_hour: Number(rate.value),
-        max_inflight: Number(inflight.value),
-      }, `Saved ${account.label || account.id}.`),
-  }, "Save");
-
-  const buttons = [
-    el("button", { type: "button", onclick: (e) => testAccount(account, msg, e.currentTarget) }, "Test"),
-    el("button", { type: "button", onclick: (e) => loadStats(account, statsBox, e.currentTarget) }, "Stats"),
-  ];
-  if (account.type !== "custom_api") {
-    buttons.push(el("button", { type: "button", onclick: (e) => refreshToken(account, msg, e.currentTarget) }, "Refresh token"));
-  }
-  if (account.status === "cooldown" || account.status === "parked") {
-    buttons.push(el("button", { type: "button", onclick: () => update({ clear_cooldown: true }, "Cooldown cleared.") }, "Clear cooldown"));
-  }
-  buttons.push(el("button", {
-    type: "button",
-    class: "danger",
-    onclick: async () => {
-      if (!confirm(`Delete account "${account.label || account.id}"?`)) return;
-      try {
-        await api("DELETE", `/v2/accounts/${encodeURIComponent(account.id)}`);
-        accounts = accounts.filter((a) => a.id !== account.id);
-        renderAccounts();
-        refreshReady();
-      } catch (error) {
-        setMsg(msg, error.message, "error");
-      }
-    },
-  }, "Delete"));
-
-  return el(
-    "div",
-    { class: "card" },
-    el(
-      "div",
-      { class: "row" },
-      el("h3", { class: "grow" }, account.label || "(no label)"),
-      el("span", { class: "chip " + account.type }, account.type),
-      statusChip,
-      el("label", { class: "switch", title: "Enabled" }, enabled, "on"),
-    ),
-    kv(details),
-    el(
-      "div",
-      { class: "inline-edit" },
-      el("div", {}, el("label", {}, "Weight"), weight),
-      el("div", {}, el("label", {}, "Req/hour"), rate),
-      el("div", {}, el("label", {}, "In flight"), inflight),
-      saveLimits,
-    ),
-    el("div", { class: "row mt8" }, buttons),
-    statsBox,
-    msg,
-  );
-}
-
-async function refreshToken(account, msg, button) {
-  button.disabled = true;
-  setMsg(msg, "Refreshing…");
-  try {
-    const { data } = await api("POST", `/v2/accounts/${encodeURIComponent(account.id)}/refresh`);
-    setMsg(msg, `Token refreshed (${data.last_refresh_status}).`, "ok");
-    const index = accounts.findIndex((a) => a.id === account.id);
-    if (index >= 0) accounts[index] = data;
-  } catch (error) {
-    setMsg(msg, error.message, "error");
-  } finally {
-    button.disabled = false;
-  }
-}
-
-async function loadStats(account, box, button) {
-  if (!box.classList.contains("hidden")) {
-    box.classList.add("hidden");
-    return;
-  }
-  button.disabled = true;
-  try {
-    const { data } = await api("GET", `/v2/accounts/${encodeURIComponent(account.id)}/stats`);
-    const today = data.token_usage.today;
-    const month = data.token_usage.this_month;
-    box.replaceChildren(kv([
-      ["Calls (1 h / 24 h / all)", `${fmtInt(data.calls_last_hour)} / ${fmtInt(data.calls_last_day)} / ${fmtInt(data.total_calls)}`],
-      ["Failures", `${fmtInt(data.failures)}${Object.keys(data.failures_by_class || {}).length ? " (" + Object.entries(data.failures_by_class).map(([k, v]) => `${k}: ${v}`).join(", ") + ")" : ""}`],
-      ["Remaining this hour", data.remaining_quota === null ? "no limit" : fmtInt(data.remaining_quota)],
-      ["In flight", fmtInt(data.in_flight)],
-      ["Cooldown", data.is_in_cooldown ? `${data.cooldown_remaining_seconds} s` : "no"],
-      ["Today", `${fmtInt(today.request_count)} requests · ${fmtInt(today.input_tokens)} in / ${fmtInt(today.output_tokens)} out`],
-      ["This month", `${fmtInt(month.request_count)} requests · ${fmtInt(month.input_tokens)} in / ${fmtInt(month.output_tokens)} out`],
-    ]));
-    box.classList.remove("hidden");
-  } catch (error) {
-    box.replaceChildren(el("div", { class: "msg error" }, error.message));
-    box.classList.remove("hidden");
-  } finally {
-    button.disabled = false;
-  }
-}
-
-async function testAccount(account, msg, button) {
-  button.disabled = true;
-  setMsg(msg, "Testing…");
-  try {
-    if (account.type === "custom_api") {
-      const { data } = await api("POST", `/v2/accounts/${encodeURIComponent(account.id)}/test`);
-      if (data.ok) setMsg(msg, `OK (${data.status}): ${data.preview || "(empty reply)"}`, "ok");
-      else setMsg(msg, `Failed (${data.status}): ${data.error || "unknown error"}`, "error");
-      return;
-    }
-    const model = account.type === "gemini" ? $("acc-test-model-gemini").value.trim() : $("acc-test-model-amazonq").value.trim();
-    const { data } = await api("POST", "/v1/messages", {
-      model,
-      max_tokens: 50,
-      stream: false,
-      messages: [{ role: "user", content: $("acc-test-message").value || "Hello" }],
-    }, { "x-account-id": account.id, "x-test-mode": "true" });
-    const text = (data.content || []).filter((b) => b.type === "text").map((b) => b.text).join("");
-    setMsg(msg, `OK (${data.model}, ${data.stop_reason}): ${text || "(no text)"}`, "ok");
-  } catch (error) {
-    setMsg(msg, error.message, "error");
-  } finally {
-    button.disabled = false;
-  }
-}
+const accountsView = createAccountsView({ api, refreshReady });
+loaders.accounts = accountsView.load;
+refreshers.accounts = accountsView.refresh;
+setInterval(accountsView.tick, 1000);
 
 // ---------- add account ----------
 function syncAddForm() {
@@ -451,7 +211,7 @@ $("add-form").addEventListener("submit", async (event) => {
     for (const id of ["add-label", "add-client-id", "add-client-secret", "add-refresh", "add-access", "add-api-key", "add-project", "add-endpoint"]) $(id).value = "";
     refreshReady();
   } catch (error) {
-    setMsg("add-msg", error.message, "error");
+    setMsg("add-msg", inFormWords(error.message, fieldLabels(type)), "error");
   }
 });
 
@@ -604,67 +364,8 @@ $("device-cancel").addEventListener("click", () => {
 });
 
 // ---------- client keys ----------
-loaders.keys = loadKeys;
-async function loadKeys() {
-  try {
-    const { data } = await api("GET", "/v2/keys");
-    $("key-list").replaceChildren(...data.map((key) =>
-      el(
-        "tr",
-        {},
-        el("td", {}, key.label || "–"),
-        el("td", { class: "mono" }, key.prefix + "…"),
-        el("td", {}, fmtTime(key.created_at)),
-        el("td", {}, fmtTime(key.last_used_at)),
-        el("td", {}, el("button", {
-          type: "button",
-          class: "danger",
-          onclick: async () => {
-            if (!confirm(`Revoke key "${key.label || key.prefix}"? Clients using it stop working.`)) return;
-            try {
-              await api("DELETE", `/v2/keys/${encodeURIComponent(key.id)}`);
-              loadKeys();
-            } catch (error) {
-              setMsg("key-msg", error.message, "error");
-            }
-          },
-        }, "Revoke")),
-      )
-    ));
-    if (data.length === 0) $("key-list").append(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, "No stored keys (API_KEY from the environment is not listed).")));
-  } catch (error) {
-    setMsg("key-msg", error.message, "error");
-  }
-}
-
-$("key-create").addEventListener("click", async () => {
-  try {
-    const { data } = await api("POST", "/v2/keys", { label: $("key-label").value.trim() || null });
-    const box = $("key-new");
-    const copy = el("button", {
-      type: "button",
-      onclick: async () => {
-        try {
-          await navigator.clipboard.writeText(data.key);
-          copy.textContent = "Copied";
-        } catch {
-          copy.textContent = "Copy failed: select the key";
-        }
-      },
-    }, "Copy");
-    box.replaceChildren(
-      el("div", {}, el("strong", {}, "New key — shown only now:")),
-      el("div", { class: "mono key-value" }, data.key),
-      el("div", { class: "row" }, copy, el("button", { type: "button", onclick: () => box.classList.add("hidden") }, "Done")),
-    );
-    box.classList.remove("hidden");
-    $("key-label").value = "";
-    setMsg("key-msg", "");
-    loadKeys();
-  } catch (error) {
-    setMsg("key-msg", error.message, "error");
-  }
-});
+const keysView = createKeysView({ api });
+loaders.keys = keysView.load;
 
 // ---------- routing config ----------
 loaders.config = loadConfig;
@@ -697,45 +398,15 @@ $("config-save").addEventListener("click", async () => {
   }
 });
 
-// ---------- usage ----------
-let period = "day";
-for (const [value, title] of [["hour", "Last hour"], ["day", "Today"], ["week", "This week"], ["month", "This month"], ["all", "All time"]]) {
-  $("usage-periods").append(el("button", {
-    type: "button",
-    dataset: { period: value },
-    onclick: () => {
-      period = value;
-      loadUsage();
-    },
-  }, title));
-}
-loaders.usage = loadUsage;
-async function loadUsage() {
-  for (const button of $("usage-periods").children) button.classList.toggle("primary", button.dataset.period === period);
-  try {
-    // The session cookie authenticates /v1 as well.
-    const { data } = await api("GET", `/v1/usage?period=${period}`);
-    const stat = (title, value) => el("div", { class: "stat" }, el("div", { class: "muted" }, title), el("div", { class: "v" }, fmtInt(value)));
-    const cacheTotal = data.cache_read_input_tokens + data.cache_creation_input_tokens;
-    $("usage-cards").replaceChildren(
-      stat("Requests", data.request_count),
-      stat("Total tokens", data.total_tokens),
-      stat("Input tokens", data.input_tokens),
-      stat("Output tokens", data.output_tokens),
-      stat("Cache writes", data.cache_creation_input_tokens),
-      stat("Cache reads", data.cache_read_input_tokens),
-      el("div", { class: "stat" }, el("div", { class: "muted" }, "Cache hit rate (tokens)"),
-        el("div", { class: "v" }, cacheTotal ? `${(100 * data.cache_read_input_tokens / cacheTotal).toFixed(1)} %` : "–")),
-    );
-    $("usage-models").replaceChildren(...data.by_model.map((row) =>
-      el("tr", {}, el("td", { class: "mono" }, row.model), el("td", {}, fmtInt(row.request_count)), el("td", {}, fmtInt(row.input_tokens)),
-        el("td", {}, fmtInt(row.output_tokens)), el("td", {}, fmtInt(row.cache_creation_input_tokens)), el("td", {}, fmtInt(row.cache_read_input_tokens)))
-    ));
-    setMsg("usage-msg", `Since ${fmtTime(data.start_time)}.`);
-  } catch (error) {
-    setMsg("usage-msg", error.message, "error");
-  }
-}
+// ---------- overview and request log ----------
+const accountsOf = async () => (await api("GET", "/v2/accounts")).data;
+const keysOf = async () => (await api("GET", "/v2/keys")).data;
+const overview = createOverview({ api, accountsOf, keysOf });
+loaders.overview = overview.load;
+refreshers.overview = overview.refresh;
+const requestLog = createRequestLog({ api, accountsOf });
+loaders.log = requestLog.load;
+refreshers.log = requestLog.refresh;
 
 // A live session cookie opens the console directly; a 401/403 from the probe shows setup or sign-in.
 start();

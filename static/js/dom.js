@@ -35,9 +35,20 @@ function append(node, children) {
 /** `document.getElementById`. */
 export const $ = (id) => document.getElementById(id);
 
-/** Shows a message (`kind` "ok" or "error") in a `.msg` element; an empty text clears it. */
+/**
+ * Shows a message (`kind` "ok" or "error") in a `.msg` element; an empty text clears it. An error clears
+ * every success message still shown elsewhere, so an old "Saved" never sits above a newer failure.
+ */
 export function setMsg(target, text, kind = "") {
   const node = typeof target === "string" ? $(target) : target;
+  if (kind === "error") {
+    for (const other of document.querySelectorAll(".msg.ok")) {
+      if (other === node) continue;
+      other.textContent = "";
+      other.className = "msg";
+    }
+  }
   node.textContent = text;
   node.className = "msg" + (kind ? " " + kind : "");
+  node.setAttribute("role", kind === "error" ? "alert" : "status");
 }
