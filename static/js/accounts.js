@@ -47,10 +47,10 @@ export function createAccountsView({ api, refreshReady }) {
   const COLUMNS = [
     ["label", "Account", (a) => (a.label || a.id).toLowerCase()],
     ["status", "Status", (a) => STATUS_ORDER[a.status] ?? 9],
-    ["calls", "Calls 1 h / 24 h", (a) => stats.get(a.id)?.calls_last_day ?? -1],
+    ["calls", "Calls 1 h / 24 h", (a) => stats.get(a.id)?.calls_last_day ?? -1, "hide-narrow"],
     ["last_used_at", "Last used", (a) => a.last_used_at ? new Date(a.last_used_at).getTime() : 0],
     ["last_error", "Last error", (a) => a.last_error || ""],
-    ["weight", "Weight", (a) => a.weight],
+    ["weight", "Weight", (a) => a.weight, "hide-narrow"],
   ];
 
   async function load() {
@@ -72,7 +72,7 @@ export function createAccountsView({ api, refreshReady }) {
         try {
           stats.set(next.id, (await api("GET", `/v2/accounts/${encodeURIComponent(next.id)}/stats`)).data);
           const cell = document.querySelector(`#acc-table [data-calls="${CSS.escape(next.id)}"]`);
-          if (cell) cell.replaceChildren(...callsCell(next));
+          if (cell) cell.replaceChildren(...callsCell(next).filter((part) => part !== null));
         } catch {
           // The column shows "–"; the error, if any, shows on the next action.
         }
@@ -128,9 +128,9 @@ export function createAccountsView({ api, refreshReady }) {
         render();
       },
     });
-    const head = h("tr", {}, h("th", { class: "narrow-col" }, allBox), COLUMNS.map(([key, title]) =>
+    const head = h("tr", {}, h("th", { class: "narrow-col" }, allBox), COLUMNS.map(([key, title, , extra]) =>
       h("th", {
-        class: "sortable" + (sort.key === key ? " sorted" : ""),
+        class: "sortable" + (sort.key === key ? " sorted" : "") + (extra ? " " + extra : ""),
         attrs: { "aria-sort": sort.key === key ? (sort.dir > 0 ? "ascending" : "descending") : "none" },
         onclick: () => {
           sort = { key, dir: sort.key === key ? -sort.dir : 1 };
@@ -222,10 +222,10 @@ export function createAccountsView({ api, refreshReady }) {
         h("div", { class: "row tight" }, h("span", { class: "chip " + account.type }, account.type), enabledSwitch(account)),
         h("div", { class: "muted mono" }, account.id.slice(0, 8))),
       h("td", {}, statusCell(account)),
-      h("td", { dataset: { calls: account.id } }, callsCell(account)),
+      h("td", { class: "hide-narrow", dataset: { calls: account.id } }, callsCell(account)),
       h("td", { class: "last-used" }, fmtAgo(account.last_used_at), refreshNote),
       h("td", { class: "last-error" }, account.last_error ? h("span", { title: account.last_error }, account.last_error) : "–"),
-      h("td", {}, `${account.weight}`, h("div", { class: "muted" },
+      h("td", { class: "hide-narrow" }, `${account.weight}`, h("div", { class: "muted" },
         `${account.rate_limit_per_hour ? account.rate_limit_per_hour + "/h" : "no hourly limit"}`)),
       h("td", { class: "actions" }, h("div", { class: "row tight" }, actions), msg),
     );

@@ -30,6 +30,8 @@ export interface BrowserRun {
   context: BrowserContext;
   /** Errors seen so far (page errors, console errors); checked at the end of the run. */
   errors: string[];
+  /** Marks an error answer the test provokes on purpose (path and status) as expected. */
+  expectFailure(path: string, status: number): void;
   /** Saves `<name>-1280.png` and `<name>-390.png`; fails on horizontal overflow at 390 px. */
   shoot(name: string): Promise<void>;
 }
@@ -58,6 +60,7 @@ export async function withBrowser(
     viewport: { width: 1280, height: 900 },
   });
   const errors: string[] = [];
+  const expected: Array<[string, number]> = [];
   try {
     const page = context.pages()[0] ?? await context.newPage();
     page.setDefaultTimeout(10_000);
@@ -69,6 +72,7 @@ export async function withBrowser(
       if (/^\/(v1|v2|api)\//.test(path) && API_LOAD_FAILURE.test(message.text())) return;
       // `/ready` answers 503 while no account is usable; the console shows that state.
       if (path === "/ready" && / 503 /.test(message.text())) return;
+      if (expected.some(([p, status]) => p === path && message.text().includes(` ${status} `))) return;
       errors.push(`console error: ${message.text()} (${where})`);
     });
     await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
@@ -86,7 +90,8 @@ export async function withBrowser(
       }
       await page.setViewportSize({ width: 1280, height: 900 });
     };
-    await fn({ t, url: server.url, page, context, errors, shoot });
+    const expectFailure = (path: string, status: number) => void expected.push([path, status]);
+    await fn({ t, url: server.url, page, context, errors, shoot, expectFailure });
     assert.deepEqual(errors, [], "the page reported errors");
   } finally {
     await context.close();

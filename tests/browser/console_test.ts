@@ -3,16 +3,19 @@ import { haveChromium, setUpAndSignIn, withBrowser } from "./_browser.ts";
 
 const ignore = !haveChromium();
 
-Deno.test({ name: "browser: the overview shows the checklist and every tab opens without errors", ignore }, async () => {
-  await withBrowser({}, async (run) => {
-    const { page } = run;
-    await setUpAndSignIn(run);
-    await page.waitForSelector("#ov-guide .checklist");
-    await run.shoot("overview-empty");
-    for (const tab of ["accounts", "add", "device", "keys", "log", "config", "transfer"]) {
-      await page.click(`#tabs button[data-tab=${tab}]`);
-      await page.waitForSelector(`[data-tab=${tab}]:not(.hidden)`);
-      await run.shoot(`tab-${tab}`);
-    }
-  });
-});
+Deno.test(
+  { name: "browser: the overview shows the checklist and every tab opens without errors", ignore },
+  async () => {
+    await withBrowser({}, async (run) => {
+      const { page } = run;
+      await setUpAndSignIn(run);
+      await page.waitForSelector("#ov-guide .checklist");
+      await run.shoot("overview-empty");
+      for (const tab of ["accounts", "add", "device", "keys", "log", "config", "transfer"]) {
+        await page.click(`#tabs button[data-tab=${tab}]`);
+        await page.waitForSelector(`[data-tab=${tab}]:not(.hidden)`);
+        await run.shoot(`tab-${tab}`);
+      }
+    });
+  },
+);
