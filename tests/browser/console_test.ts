@@ -7,9 +7,13 @@ Deno.test(
   { name: "browser: the overview shows the checklist and every tab opens without errors", ignore },
   async () => {
     await withBrowser({}, async (run) => {
-      const { page } = run;
+      const { page, url } = run;
       await setUpAndSignIn(run);
       await page.waitForSelector("#ov-guide .checklist");
+      // The Claude Code snippet names this server; only the admin step is done.
+      assert.match(await page.textContent("#ov-snippet") ?? "", new RegExp(`^ANTHROPIC_BASE_URL=${url} `));
+      assert.equal(await page.locator("#ov-guide li.done").count(), 1);
+      assert.equal(await page.locator("#ov-guide li.todo").count(), 2);
       await run.shoot("overview-empty");
       for (const tab of ["accounts", "add", "device", "keys", "log", "config", "transfer"]) {
         await page.click(`#tabs button[data-tab=${tab}]`);
