@@ -125,6 +125,10 @@ export function createBackends(
             accounts: deps.store.accounts,
             ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
             clientAddress: (c) => clientAddress.clientAddress(c),
+            isAdmin: async (c) => {
+              const token = clientAddress.sessionToken(c);
+              return token !== undefined && (await deps.admin.verifySession(token)) !== null;
+            },
           });
         },
         (deps) => createOpenAIChatRoutes(deps),

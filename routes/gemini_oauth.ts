@@ -4,7 +4,8 @@
  *
  * The OAuth `state` is issued by the server and verified (`GeminiOAuthFlow`); a donation of a Google
  * account that is already in the pool updates that account instead of adding a copy (same email or refresh
- * token). Accounts that arrive this way are marked `other.donated`, and the public list shows only those
+ * token). Accounts that arrive this way are marked `other.donated` (unless an admin signs in from the console:
+ * that adds an ordinary pool account), and the public list shows only those
  * (enabled ones, without the labels an admin gives accounts): an anonymous visitor learns nothing about the
  * accounts an admin added. The list reads only the store: no token refresh and no upstream call per view,
  * no secrets, masked project ids and emails.
@@ -29,6 +30,11 @@ export interface GeminiOAuthRoutesDeps<E extends Env = Env> {
   accounts: Pick<AccountRepo, "list" | "create" | "update" | "patchOther">;
   /** `BASE_URL`: public origin for redirect URIs on this server; the request's origin when unset. */
   baseUrl?: string;
+  /**
+   * Whether the request carries a valid admin session: an admin signing in their own Google account from
+   * the console adds a pool account, not a donation (it is not listed on the public page).
+   */
+  isAdmin?: (c: Context<E>) => Promise<boolean>;
   /** The client's address as the server believes it (caps pending sign-ins per address). */
   clientAddress?: (c: Context<E>) => string;
 }
@@ -165,8 +171,10 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
   const origin = (requestUrl: string) => (deps.baseUrl ?? new URL(requestUrl).origin).replace(/\/+$/, "");
 
   /** Stores a donation: updates the pool's copy of the same Google account, or inserts a new one. */
-  const save = async (signedIn: NewAccount): Promise<{ id: string; updated: boolean }> => {
-    const donated: NewAccount = { ...signedIn, other: { ...signedIn.other, donated: true } };
+  const save = async (signedIn: NewAccount, byAdmin = false): Promise<{ id: string; updated: boolean }> => {
+    const donated: NewAccount = byAdmin
+      ? signedIn
+      : { ...signedIn, other: { ...signedIn.other, donated: true } };
     // What Google returned is held to the limits of every other account write.
     assertAccountInput(donated);
     const email = typeof donated.other?.email === "string" ? donated.other.email : undefined;
@@ -223,7 +231,7 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
     if (!code) throw bad("Missing authorization code: paste the whole address Google redirected to");
     if (!state) throw bad("Missing OAuth state: paste the whole address Google redirected to");
     const account = await deps.flow.complete({ code, state }, c.req.raw.signal);
-    const saved = await save(account);
+    const saved = await save(account, (await deps.isAdmin?.(c)) ?? false);
     return c.json({
       success: true,
       updated: saved.updated,

@@ -177,10 +177,24 @@ export function createAccountsView({ api, refreshReady }) {
     const chip = h("span", { class: "chip " + account.status }, account.status);
     const parts = [chip];
     if (ends !== null) parts.push(h("div", { class: "muted", dataset: { until: String(ends) } }, `ends in ${fmtDuration(ends - Date.now())}`));
+    const quota = quotaSummary(account);
+    if (quota) parts.push(h("div", { class: "muted" }, quota));
     if (account.status === "disabled" && account.disabled_reason) {
       parts.push(h("div", { class: "muted reason" }, account.disabled_reason));
     }
     return parts;
+  }
+
+  /** Gemini: the lowest remaining quota over the models the upstream reported, and the earliest reset. */
+  function quotaSummary(account) {
+    const quota = account.other?.quota;
+    if (!quota || typeof quota !== "object") return null;
+    const models = Object.values(quota).filter((q) => q && typeof q.remainingFraction === "number");
+    if (models.length === 0) return null;
+    const lowest = Math.min(...models.map((q) => q.remainingFraction));
+    const resets = models.map((q) => Date.parse(q.resetTime)).filter((t) => Number.isFinite(t) && t > Date.now());
+    const reset = resets.length ? ` · resets in ${fmtDuration(Math.min(...resets) - Date.now())}` : "";
+    return `quota left ≥ ${Math.floor(lowest * 100)} %${reset}`;
   }
 
   function enabledSwitch(account) {

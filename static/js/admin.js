@@ -7,6 +7,7 @@ import { createAccountsView, fieldLabels } from "./accounts.js";
 import { createKeysView } from "./keys.js";
 import { createOverview } from "./overview.js";
 import { createRequestLog } from "./request_log.js";
+import { createGeminiSignIn } from "./gemini_signin.js";
 
 const api = createApi(() => showAuthScreen());
 
@@ -214,6 +215,8 @@ $("add-form").addEventListener("submit", async (event) => {
     setMsg("add-msg", inFormWords(error.message, fieldLabels(type)), "error");
   }
 });
+
+createGeminiSignIn({ api, onAdded: refreshReady });
 
 // ---------- import / export ----------
 $("import-go").addEventListener("click", async (event) => {

@@ -15,6 +15,12 @@ Deno.test(
       assert.equal(await page.locator("#ov-guide li.done").count(), 1);
       assert.equal(await page.locator("#ov-guide li.todo").count(), 2);
       await run.shoot("overview-empty");
+      // Google sign-in for the admin's own Gemini account: this server has no OAuth client configured.
+      run.expectFailure("/api/gemini/oauth-config", 503);
+      await page.click("#tabs button[data-tab=add]");
+      await page.selectOption("#add-type", "gemini");
+      await page.click("#gemini-signin");
+      await page.locator("#gemini-msg.error", { hasText: "not configured" }).waitFor();
       for (const tab of ["accounts", "add", "device", "keys", "log", "config", "transfer"]) {
         await page.click(`#tabs button[data-tab=${tab}]`);
         await page.waitForSelector(`[data-tab=${tab}]:not(.hidden)`);

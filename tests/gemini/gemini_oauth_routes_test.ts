@@ -120,7 +120,13 @@ function setup(options: { configured?: boolean; baseUrl?: string } = {}) {
     now: () => now,
   });
   const accounts = new MemoryAccounts();
-  const app = createGeminiOAuthRoutes({ flow, accounts, baseUrl: options.baseUrl });
+  // A request with `x-admin: yes` stands for one with a valid admin session.
+  const app = createGeminiOAuthRoutes({
+    flow,
+    accounts,
+    baseUrl: options.baseUrl,
+    isAdmin: (c) => Promise.resolve(c.req.header("x-admin") === "yes"),
+  });
   return {
     google,
     app,
@@ -451,6 +457,26 @@ Deno.test("the public account list shows donated accounts only, without admin la
     for (const hidden of ["ops-private-label", "Gemini-2025", "label", "ot***@example.com"]) {
       assert.equal(text.includes(hidden), false, `shows ${hidden}`);
     }
+  } finally {
+    await google.close();
+  }
+});
+
+Deno.test("an admin signing in from the console adds a pool account, not a public donation", async () => {
+  const { google, app, accounts } = setup();
+  try {
+    const start = await begin(app);
+    const res = await app.request("/api/gemini/oauth-callback", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-admin": "yes" },
+      body: JSON.stringify({ code: "code-new", state: start.state }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(accounts.rows.length, 1);
+    assert.equal(accounts.rows[0]!.other.donated, undefined);
+    const listed = await (await app.request("/api/gemini/accounts")).json();
+    assert.equal(listed.totalCount, 0);
   } finally {
     await google.close();
   }
