@@ -99,3 +99,60 @@ Deno.test(
     });
   },
 );
+
+Deno.test({
+  name: "browser: the overview draws its charts from the usage series API, light and dark",
+  ignore,
+}, async () => {
+  await withBrowser({}, async (run) => {
+    const { page } = run;
+    await setUpAndSignIn(run);
+    // The series API's answer as the accounting store returns it (rows per hour and group); served here
+    // by the browser so the charts are exercised whether or not this server has the route yet.
+    const hour = 3600_000;
+    const now = Math.floor(Date.now() / hour) * hour;
+    const rows = [0, 1, 2, 5].flatMap((ago) =>
+      ["claude-sonnet-4-5", "gemini-2.5-pro"].map((group, g) => ({
+        t: now - ago * hour,
+        group,
+        requests: 10 + ago + g,
+        input_tokens: 1000 * (ago + 1),
+        output_tokens: 200 * (ago + 1),
+        cache_creation_input_tokens: 50,
+        cache_read_input_tokens: 400,
+        cost_usd: 0.01 * (ago + 1),
+        unpriced_requests: 0,
+        errors: ago === 2 ? { throttled: 2, transient: 1 } : {},
+        ttfb_p50_ms: 300 + ago,
+        ttfb_p95_ms: 900 + ago,
+      }))
+    );
+    const seen: string[] = [];
+    await page.route("**/v2/usage/series?*", (route) => {
+      seen.push(route.request().url());
+      return route.fulfill({ json: { bucket: "hour", rows } });
+    });
+    await page.click("#tabs button[data-tab=accounts]");
+    await page.click("#tabs button[data-tab=overview]");
+    await page.locator("#ov-charts .uplot").nth(4).waitFor();
+    assert.equal(await page.locator("#ov-charts .chart").count(), 5);
+    const query = new URL(seen.at(-1)!).searchParams;
+    assert.equal(query.get("bucket"), "hour");
+    assert.equal(query.get("group_by"), "model");
+    assert.ok(Number(query.get("to")) - Number(query.get("from")) === 24 * hour);
+    const legend = await page.textContent("#ov-charts .chart:first-child .u-legend") ?? "";
+    assert.match(legend, /claude-sonnet-4-5/);
+    assert.match(legend, /gemini-2\.5-pro/);
+    await run.shoot("overview-charts");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.locator("#ov-charts .uplot").nth(4).waitFor();
+    await run.shoot("overview-charts-dark");
+    // Another split and range ask the API again.
+    await page.selectOption("#ov-group", "channel");
+    await page.click("#ov-ranges button[data-range='7d']");
+    await page.waitForFunction(`document.querySelectorAll("#ov-charts .uplot").length === 5`);
+    const last = new URL(seen.at(-1)!).searchParams;
+    assert.equal(last.get("bucket"), "day");
+    assert.equal(last.get("group_by"), "channel");
+  });
+});
