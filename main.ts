@@ -123,6 +123,7 @@ Deno.cron("prune", "17 * * * *", { signal: shutdown.signal }, async () => {
 });
 
 const app = createApp(deps);
+const needsAdmin = (await store.admins.count()) === 0;
 let server: ReturnType<typeof listen>;
 try {
   server = listen(config, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
@@ -175,12 +176,19 @@ Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
  * and the reverse proxy must enforce them).
  */
 function listen(config: Config, handler: ConnectionHandler): { shutdown(): Promise<void>; abortAll(): void } {
-  const onListen = ({ hostname, port }: Deno.NetAddr) =>
+  const onListen = ({ hostname, port }: Deno.NetAddr) => {
+    if (needsAdmin) {
+      // The first admin can only be created from this machine: say where.
+      const local = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;
+      const host = local.includes(":") ? `[${local}]` : local;
+      log.info(`no admin account yet: open http://${host}:${port}/admin on this machine to create it`);
+    }
     log.info("listening", {
       url: `http://${hostname}:${port}`,
       startupMs: Math.round(performance.now() - startedAt),
       store: store.kind,
     });
+  };
   // deno-lint-ignore no-explicit-any
   const internal = (Deno as any)[(Deno as any).internal];
   const serveOnConnection = internal?.serveHttpOnConnection;

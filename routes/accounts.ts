@@ -251,7 +251,17 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
         "only custom_api accounts have a connectivity test; use /v1/messages with X-Account-ID",
       );
     }
-    return c.json(await deps.testAccount(account));
+    const result = await deps.testAccount(account);
+    // Like a test message on the other types, the test is a call: "Last used" and the call log show it.
+    const status = Number(result.status);
+    const failure = status === 401 || status === 403 ? "auth" : status === 429 ? "throttled" : "transient";
+    await deps.store.accounts.recordCall(
+      account.id,
+      result.ok ? "success" : "failure",
+      result.ok ? null : failure,
+      deps.now(),
+    );
+    return c.json(result);
   });
 
   return app;

@@ -121,7 +121,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   // limited, the donation flow verifies its OAuth state.)
   app.route("/", createHealthRoutes(deps)); // GET / · GET /health · GET /ready
   app.route("/", createTelemetryRoutes()); // POST /api/event_logging/batch
-  app.route("/", createStaticPageRoutes(deps)); // GET /admin · GET /dashboard
+  // GET /admin · GET /dashboard · GET /donate · GET /oauth-callback-page · GET /static/*
+  app.route("/", createStaticPageRoutes(deps));
   // GET /api/admin/status · POST /api/admin/setup · POST /api/admin/login
   // POST /api/admin/logout (admin: it needs the session it ends, and checks it itself)
   app.route("/", createAdminSessionRoutes(deps, auth));
@@ -134,8 +135,12 @@ export function createApp(deps: Deps): Hono<AppEnv> {
         flow: deps.geminiOAuth,
         accounts: deps.store.accounts,
         ...(deps.config.baseUrl ? { baseUrl: deps.config.baseUrl } : {}),
-        staticDir: deps.staticDir,
         clientAddress: (c) => auth.clientAddress(c),
+        // An admin signing in from the console adds an ordinary pool account, not a public donation.
+        isAdmin: async (c) => {
+          const token = auth.sessionToken(c);
+          return token !== undefined && (await deps.admin.verifySession(token)) !== null;
+        },
       }),
     );
   }

@@ -1,19 +1,22 @@
 /**
- * The Gemini donation routes: the public page, its OAuth popup landing page, and the API behind them.
+ * The Gemini donation API: the OAuth start and callback behind the public `/donate` page and the public
+ * list of donated accounts.
  *
- * The OAuth `state` is issued by the server and verified
- * (`GeminiOAuthFlow`), a donation of a Google account that is already in the pool updates that account
- * instead of adding a copy (same email or refresh token), and the public account list reads only the store:
- * no token refresh and no upstream call per view, no secrets, masked project ids and emails.
+ * The OAuth `state` is issued by the server and verified (`GeminiOAuthFlow`); a donation of a Google
+ * account that is already in the pool updates that account instead of adding a copy (same email or refresh
+ * token). Accounts that arrive this way are marked `other.donated` (unless an admin signs in from the console:
+ * that adds an ordinary pool account), and the public list shows only those
+ * (enabled ones, without the labels an admin gives accounts): an anonymous visitor learns nothing about the
+ * accounts an admin added. The list reads only the store: no token refresh and no upstream call per view,
+ * no secrets, masked project ids and emails.
  *
  * Errors are JSON `{"type":"error","error":{"type","message"}}` with a 4xx for bad input and 502/503 for
  * upstream or configuration trouble; the redirect-style callback answers with redirects to `/donate`.
- * Pages are read from `deps.staticDir` (built from `import.meta.dirname` in `main.ts`, so they work from the
- * compiled binary).
+ * The pages themselves (`/donate`, `/oauth-callback-page`) are served with every other page by
+ * `static_pages.ts`.
  */
 import { type Context, type Env, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { join } from "node:path";
 import { assertAccountInput } from "../lib/accounts/account_input.ts";
 import { ApiError } from "../lib/errors.ts";
 import { readJson } from "../lib/read_json_body.ts";
@@ -27,24 +30,16 @@ export interface GeminiOAuthRoutesDeps<E extends Env = Env> {
   accounts: Pick<AccountRepo, "list" | "create" | "update" | "patchOther">;
   /** `BASE_URL`: public origin for redirect URIs on this server; the request's origin when unset. */
   baseUrl?: string;
-  /** Folder holding `donate.html` and `oauth_callback.html`. */
-  staticDir: string;
+  /**
+   * Whether the request carries a valid admin session: an admin signing in their own Google account from
+   * the console adds a pool account, not a donation (it is not listed on the public page).
+   */
+  isAdmin?: (c: Context<E>) => Promise<boolean>;
   /** The client's address as the server believes it (caps pending sign-ins per address). */
   clientAddress?: (c: Context<E>) => string;
 }
 
 const MAX_FIELD_CHARS = 8192;
-
-/** Pages carry the authorization code in their URL: never leak it in a Referer, never frame them. */
-const PAGE_HEADERS = {
-  "content-type": "text/html; charset=utf-8",
-  "cache-control": "no-store",
-  "referrer-policy": "no-referrer",
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "content-security-policy":
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-};
 
 function bad(message: string): ApiError {
   return new ApiError("invalid_request_error", message);
@@ -155,7 +150,6 @@ function accountsView(accounts: Account[]) {
     const email = typeof account.other.email === "string" ? account.other.email : "";
     return {
       id: account.id.slice(0, 8),
-      label: account.label,
       enabled: active,
       email: email ? maskEmail(email) : null,
       projectId: project ? maskMiddle(project, 4, 3) : null,
@@ -175,16 +169,12 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
   const app = new Hono<E>();
 
   const origin = (requestUrl: string) => (deps.baseUrl ?? new URL(requestUrl).origin).replace(/\/+$/, "");
-  const page = async (file: string) => {
-    try {
-      return new Response(await Deno.readTextFile(join(deps.staticDir, file)), { headers: PAGE_HEADERS });
-    } catch {
-      throw new ApiError("not_found_error", "page not found");
-    }
-  };
 
   /** Stores a donation: updates the pool's copy of the same Google account, or inserts a new one. */
-  const save = async (donated: NewAccount): Promise<{ id: string; updated: boolean }> => {
+  const save = async (signedIn: NewAccount, byAdmin = false): Promise<{ id: string; updated: boolean }> => {
+    const donated: NewAccount = byAdmin
+      ? signedIn
+      : { ...signedIn, other: { ...signedIn.other, donated: true } };
     // What Google returned is held to the limits of every other account write.
     assertAccountInput(donated);
     const email = typeof donated.other?.email === "string" ? donated.other.email : undefined;
@@ -217,9 +207,6 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
     return c.json(api.toBody(), api.status as ContentfulStatusCode);
   });
 
-  app.get("/donate", () => page("donate.html"));
-  app.get("/oauth-callback-page", () => page("oauth_callback.html"));
-
   app.get("/api/gemini/oauth-config", async (c) => {
     if (!deps.flow.configured) {
       return c.json({
@@ -244,7 +231,7 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
     if (!code) throw bad("Missing authorization code: paste the whole address Google redirected to");
     if (!state) throw bad("Missing OAuth state: paste the whole address Google redirected to");
     const account = await deps.flow.complete({ code, state }, c.req.raw.signal);
-    const saved = await save(account);
+    const saved = await save(account, (await deps.isAdmin?.(c)) ?? false);
     return c.json({
       success: true,
       updated: saved.updated,
@@ -274,7 +261,8 @@ export function createGeminiOAuthRoutes<E extends Env = Env>(deps: GeminiOAuthRo
   });
 
   app.get("/api/gemini/accounts", async (c) => {
-    const accounts = await deps.accounts.list({ type: "gemini" });
+    const accounts = (await deps.accounts.list({ type: "gemini" }))
+      .filter((a) => a.other.donated === true && a.enabled);
     return c.json(accountsView(accounts), 200, { "cache-control": "no-store" });
   });
 

@@ -9,8 +9,11 @@
  *   `POST {kiroRefreshEndpoint}` JSON `{refreshToken}` -> `{accessToken, refreshToken?, expiresIn, profileArn?}`.
  *   This call is not publicly documented: the wire format is what Kiro's desktop auth service is observed to
  *   use, so a change on Kiro's side may need this file to follow.
- * `expiresIn` becomes `expiresAt`; a rotated refresh token is returned; a dead refresh token or client
- * registration is `invalid_grant`; 5xx and network trouble are `transient`. It does not store anything (the
+ * `expiresIn` becomes `expiresAt`; a rotated refresh token is returned; a dead refresh token is
+ * `invalid_grant` (the account needs a new login, so the pool disables it); a refused client ID or secret
+ * (`invalid_client`, `unauthorized_client`) is `auth`: a configuration error an admin fixes by correcting
+ * the client credentials, not a ban, so the account cools down instead of being disabled as dead; 5xx and
+ * network trouble are `transient`. It does not store anything (the
  * pool's TokenManager does), and no token or secret ever appears in an error message.
  */
 import type { RefreshedTokens, TokenRefresher } from "../accounts/token_source.ts";
@@ -33,11 +36,12 @@ const REFRESH_TIMEOUT_MS = 30_000;
 /** OIDC error codes that mean "this account needs a new login". */
 const DEAD_GRANT = new Set([
   "invalid_grant",
-  "invalid_client",
-  "unauthorized_client",
   "access_denied",
   "expired_token",
 ]);
+
+/** OIDC error codes that mean "the client ID or secret stored with the account is wrong". */
+const BAD_CLIENT = new Set(["invalid_client", "unauthorized_client"]);
 
 const UA = "aws-sdk-rust/1.3.9 os/macos lang/rust/1.87.0";
 const AMZ_UA =
@@ -129,6 +133,13 @@ export class AmazonQRefresher implements TokenRefresher {
       const label = `${flavour} token refresh failed with HTTP ${status}${code ? ` (${code})` : ""}`;
       const base = { provider: "amazonq", upstreamStatus: status };
       if (code && DEAD_GRANT.has(code)) throw new UpstreamError("invalid_grant", label, base);
+      if (code && BAD_CLIENT.has(code)) {
+        throw new UpstreamError(
+          "auth",
+          `${label}: the client ID or client secret was refused; correct them on the account`,
+          base,
+        );
+      }
       // Kiro's refresh service answers a dead social refresh token with 401/403 rather than an OIDC code.
       if (social && (status === 401 || status === 403)) throw new UpstreamError("invalid_grant", label, base);
       if (status === 429) throw new UpstreamError("throttled", label, base);

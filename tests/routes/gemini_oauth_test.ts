@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { parseConfig } from "../../lib/config.ts";
 import { CodeAssistClient } from "../../lib/gemini/code_assist_client.ts";
 import { GeminiOAuthFlow } from "../../lib/gemini/oauth_flow.ts";
@@ -7,7 +6,6 @@ import type { Account, AccountPatch, AccountRepo, NewAccount } from "../../lib/s
 import { createGeminiOAuthRoutes } from "../../routes/gemini_oauth.ts";
 import { fakeGoogle, type FakeGoogleScript, geminiAccount, idToken } from "../_helpers/gemini_helpers.ts";
 
-const STATIC_DIR = join(import.meta.dirname!, "../../static");
 const START = Date.parse("2025-06-01T12:00:00Z");
 
 /** The four repository methods the routes use, over an array. */
@@ -122,7 +120,13 @@ function setup(options: { configured?: boolean; baseUrl?: string } = {}) {
     now: () => now,
   });
   const accounts = new MemoryAccounts();
-  const app = createGeminiOAuthRoutes({ flow, accounts, staticDir: STATIC_DIR, baseUrl: options.baseUrl });
+  // A request with `x-admin: yes` stands for one with a valid admin session.
+  const app = createGeminiOAuthRoutes({
+    flow,
+    accounts,
+    baseUrl: options.baseUrl,
+    isAdmin: (c) => Promise.resolve(c.req.header("x-admin") === "yes"),
+  });
   return {
     google,
     app,
@@ -429,18 +433,50 @@ Deno.test("quota failures are tolerated and an unconfigured server answers 503",
   }
 });
 
-Deno.test("the donation pages are served with safe headers", async () => {
-  const { google, app } = setup();
+Deno.test("the public account list shows donated accounts only, without admin labels", async () => {
+  const { google, app, accounts } = setup();
   try {
-    for (const path of ["/donate", "/oauth-callback-page"]) {
-      const res = await app.request(path);
-      assert.equal(res.status, 200);
-      assert.match(res.headers.get("content-type") ?? "", /text\/html/);
-      assert.equal(res.headers.get("referrer-policy"), "no-referrer");
-      const html = await res.text();
-      assert.match(html, /<html lang="en">/);
-      assert.equal(html.includes("innerHTML"), false);
+    // An account the admin added (same type, no donation) and a donated one the admin switched off.
+    await accounts.create({
+      type: "gemini",
+      label: "ops-private-label",
+      refreshToken: "1//admin",
+      other: {},
+    });
+    const start = await begin(app);
+    assert.equal((await paste(app, { code: "code-new", state: start.state })).status, 200);
+    const other = await begin(app);
+    assert.equal((await paste(app, { code: "code-other", state: other.state })).status, 200);
+    const switchedOff = accounts.rows.find((a) => a.other.email === "other@example.com")!;
+    await accounts.update(switchedOff.id, { enabled: false });
+    const body = await (await app.request("/api/gemini/accounts")).json();
+    assert.equal(body.totalCount, 1);
+    assert.equal(body.accounts.length, 1);
+    assert.equal(body.accounts[0].email, "do***@example.com");
+    const text = JSON.stringify(body);
+    for (const hidden of ["ops-private-label", "Gemini-2025", "label", "ot***@example.com"]) {
+      assert.equal(text.includes(hidden), false, `shows ${hidden}`);
     }
+  } finally {
+    await google.close();
+  }
+});
+
+Deno.test("an admin signing in from the console adds a pool account, not a public donation", async () => {
+  const { google, app, accounts } = setup();
+  try {
+    const start = await begin(app);
+    const res = await app.request("/api/gemini/oauth-callback", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-admin": "yes" },
+      body: JSON.stringify({ code: "code-new", state: start.state }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(accounts.rows.length, 1);
+    assert.equal(accounts.rows[0]!.other.donated, undefined);
+    const listed = await (await app.request("/api/gemini/accounts")).json();
+    assert.equal(listed.totalCount, 0);
   } finally {
     await google.close();
   }

@@ -37,10 +37,9 @@ function spawnServer(cwd: string, env: Record<string, string>): Deno.ChildProces
 }
 
 /** Reads JSON log lines until `listening`; rejects after `ms`. Keeps draining stdout afterwards. */
-async function waitForListening(child: Deno.ChildProcess, ms: number): Promise<string> {
+async function waitForListening(child: Deno.ChildProcess, ms: number, seen: string[] = []): Promise<string> {
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
-  const seen: string[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -105,8 +104,12 @@ Deno.test({
     const stderr = new Response(child.stderr).text();
     let exited = false;
     try {
-      const url = await waitForListening(child, 30_000);
+      const logged: string[] = [];
+      const url = await waitForListening(child, 30_000, logged);
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      // No admin exists yet: the log says where to create one.
+      const hint = logged.map((line) => JSON.parse(line).msg as string).find((m) => m.includes("/admin"));
+      assert.equal(hint, `no admin account yet: open ${url}/admin on this machine to create it`);
 
       const health = await fetch(`${url}/health`);
       assert.equal(health.status, 200);

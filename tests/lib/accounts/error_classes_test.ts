@@ -17,7 +17,7 @@ import {
   fakeAmazonQ,
   fakeOpenAI,
   openAIOk,
-} from "./_pool_helpers.ts";
+} from "../../_helpers/pool_helpers.ts";
 
 async function claudeError(response: Response, status: number, type: string) {
   const body = await response.json();

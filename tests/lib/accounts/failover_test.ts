@@ -21,7 +21,7 @@ import {
   fakeOpenAI,
   openAIFailure,
   settle,
-} from "./_pool_helpers.ts";
+} from "../../_helpers/pool_helpers.ts";
 
 /** Picks the heavy account first whatever the list order: 0.5 × (100 + 1) falls inside weight 100. */
 const HEAVY_FIRST = () => 0.5;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { adminSession, json, makeTestApp, type TestApp } from "../../_helpers/test_app.ts";
-import { answerText, ask, fakeOpenAI } from "./_pool_helpers.ts";
+import { answerText, ask, fakeOpenAI } from "../../_helpers/pool_helpers.ts";
 
 async function post(t: TestApp, token: string, path: string, body: unknown) {
   const response = await t.request(path, json(body, { "x-session-token": token }));

@@ -17,7 +17,7 @@ import {
   openAIOk,
   seeded,
   settle,
-} from "./_pool_helpers.ts";
+} from "../../_helpers/pool_helpers.ts";
 
 Deno.test("600 requests spread over weights 10/30/60 within 4 points of their shares", async () => {
   const fake = fakeOpenAI();

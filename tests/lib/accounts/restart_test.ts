@@ -16,7 +16,7 @@ import {
   fakeOpenAI,
   openAIFailure,
   settle,
-} from "./_pool_helpers.ts";
+} from "../../_helpers/pool_helpers.ts";
 
 Deno.test("cooldown, parking, disabling and the rate-limit window survive a restart on the same database", async () => {
   const dir = await Deno.makeTempDir({ prefix: "amq2api-restart-" });

@@ -12,7 +12,7 @@ import { UpstreamError } from "../../../lib/errors.ts";
 import { openSqliteStore } from "../../../lib/store/sqlite_store.ts";
 import type { Account, Store } from "../../../lib/store/types.ts";
 import { adminSession, Clock, makeTestApp } from "../../_helpers/test_app.ts";
-import { addAmazonQ, amazonQEnv, answerText, ask, fakeAmazonQ } from "./_pool_helpers.ts";
+import { addAmazonQ, amazonQEnv, answerText, ask, fakeAmazonQ } from "../../_helpers/pool_helpers.ts";
 
 Deno.test("100 concurrent requests over 3 accounts with expired tokens cause exactly 3 refreshes", async () => {
   const fake = fakeAmazonQ({
@@ -102,6 +102,35 @@ Deno.test("refresh-all, /refresh and the request path share one refresh per acco
 
     // A refreshed account is used right away by requests (the store announced the write to the pool).
     assert.match(await answerText(await ask(t, "hi", { model: "claude-sonnet-4-5" })), /^ok:fresh-rt-[ab]-/);
+  } finally {
+    await t.close();
+    await fake.close();
+  }
+});
+
+Deno.test("a refused client secret is a configuration error: the account is not banned or disabled", async () => {
+  // What AWS SSO-OIDC answers a CreateToken call whose client secret does not match the client ID.
+  const fake = fakeAmazonQ({
+    refresh: () =>
+      Promise.resolve(
+        Response.json({ error: "invalid_client", error_description: "Invalid client provided" }, {
+          status: 401,
+        }),
+      ),
+  });
+  const t = makeTestApp({ env: amazonQEnv(fake) });
+  try {
+    const account = await addAmazonQ(t, "typo");
+    const headers = { "x-session-token": await adminSession(t) };
+    const all = await (await t.request("/v2/accounts/refresh-all", { method: "POST", headers })).json();
+    assert.equal(all.banned_count, 0);
+    assert.equal(all.failed_count, 1);
+    assert.equal(all.results[0].status, "failed");
+    assert.match(all.results[0].message, /client ID or client secret/);
+    const now = (await t.store.accounts.get(account.id))!;
+    assert.equal(now.enabled, true);
+    assert.equal(now.disabled_reason, null);
+    assert.match(now.last_error ?? "", /invalid_client/);
   } finally {
     await t.close();
     await fake.close();

@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { makeTestApp } from "../../_helpers/test_app.ts";
-import { addAmazonQ, amazonQEnv, amazonQFailure, answerText, ask, fakeAmazonQ } from "./_pool_helpers.ts";
+import {
+  addAmazonQ,
+  amazonQEnv,
+  amazonQFailure,
+  answerText,
+  ask,
+  fakeAmazonQ,
+} from "../../_helpers/pool_helpers.ts";
 
 const ROUNDS = 20;
 const REQUESTS = 100;

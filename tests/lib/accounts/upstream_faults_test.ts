@@ -20,7 +20,7 @@ import {
   fakeAmazonQ,
   fakeOpenAI,
   settle,
-} from "./_pool_helpers.ts";
+} from "../../_helpers/pool_helpers.ts";
 
 /** A test app on the real backends with time limits short enough for a test. */
 function appWithLimits(fake: Fake): TestApp {

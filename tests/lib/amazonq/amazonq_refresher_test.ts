@@ -82,6 +82,23 @@ test("AmazonQRefresher: invalid_grant is an invalid_grant UpstreamError without 
   }
 });
 
+test("AmazonQRefresher: a refused client ID or secret is an auth (configuration) error, not a dead grant", async () => {
+  for (const code of ["invalid_client", "unauthorized_client"]) {
+    const server = fakeServer(() =>
+      Response.json({ error: code, error_description: "Invalid client" }, { status: 401 })
+    );
+    try {
+      const error = await refresher(server.url).refresh(account({})).then(() => null, (e) => e);
+      assert.ok(error instanceof UpstreamError);
+      assert.equal(error.kind, "auth", code);
+      assert.match(error.message, new RegExp(`${code}.*client ID or client secret`));
+      assert.ok(!error.message.includes("csecret"));
+    } finally {
+      await server.shutdown();
+    }
+  }
+});
+
 test("AmazonQRefresher: 5xx and network failures are transient; a missing refresh token is invalid_grant", async () => {
   const server = fakeServer(() => new Response("upstream down", { status: 503 }));
   try {

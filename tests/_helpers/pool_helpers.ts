@@ -3,11 +3,11 @@
  * (custom OpenAI-format accounts by their API key, Amazon Q accounts by their bearer token), account
  * builders that write straight to the store, and a small Messages client for `makeTestApp`.
  */
-import { eventFrame, eventStreamResponse, text } from "../../_helpers/amazonq_helpers.ts";
-import { json, type TestApp } from "../../_helpers/test_app.ts";
-import type { Account, NewAccount } from "../../../lib/store/types.ts";
+import { eventFrame, eventStreamResponse, text } from "./amazonq_helpers.ts";
+import { json, type TestApp } from "./test_app.ts";
+import type { Account, NewAccount } from "../../lib/store/types.ts";
 
-export { seeded } from "../../_helpers/amazonq_helpers.ts";
+export { seeded } from "./amazonq_helpers.ts";
 
 /** One request a fake upstream saw. */
 export interface Seen {

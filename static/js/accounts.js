@@ -1,0 +1,502 @@
+// The Accounts view: a sortable, filterable table of the pool with status countdowns, recent calls, the last
+// error, bulk actions and a full edit form per account (secrets are write-only: shown masked, sent only
+// when something is typed). Every action updates the rows it changed without reloading the page.
+import { $, h, setMsg } from "./dom.js";
+import { inFormWords } from "./api.js";
+import { fmtAgo, fmtDuration, fmtInt, fmtTime } from "./format.js";
+
+/** API field -> the edit form's label, per account type (validation messages use the form's words). */
+export function fieldLabels(type) {
+  const secret = type === "custom_api" ? "API key" : "Client secret";
+  return {
+    label: "Label",
+    weight: "Weight",
+    rate_limit_per_hour: "Requests per hour",
+    max_inflight: "Max in flight",
+    clientId: "Client ID",
+    clientSecret: secret,
+    refreshToken: "Refresh token",
+    accessToken: "Access token",
+    other: "Settings",
+    "other.api_base": "API base URL",
+    "other.model": "Upstream model",
+    "other.format": "Format",
+    "other.provider": "Provider",
+    "other.project": "Project ID",
+    "other.api_endpoint": "API endpoint",
+  };
+}
+
+const STATUS_ORDER = { active: 0, cooldown: 1, parked: 2, disabled: 3 };
+
+/** When the account's current state ends (epoch ms), or null. */
+function stateEnds(account) {
+  const at = account.status === "cooldown" ? account.cooldown_until : account.status === "parked" ? account.parked_until : null;
+  if (at === null || at === undefined) return null;
+  const t = new Date(at).getTime();
+  return Number.isNaN(t) ? null : t;
+}
+
+export function createAccountsView({ api, refreshReady }) {
+  let accounts = [];
+  const stats = new Map();
+  const selected = new Set();
+  const editing = new Set();
+  let sort = { key: "label", dir: 1 };
+
+  const COLUMNS = [
+    ["label", "Account", (a) => (a.label || a.id).toLowerCase()],
+    ["status", "Status", (a) => STATUS_ORDER[a.status] ?? 9],
+    ["calls", "Calls 1 h / 24 h", (a) => stats.get(a.id)?.calls_last_day ?? -1, "hide-narrow"],
+    ["last_used_at", "Last used", (a) => a.last_used_at ? new Date(a.last_used_at).getTime() : 0],
+    ["last_error", "Last error", (a) => a.last_error || ""],
+    ["weight", "Weight", (a) => a.weight, "hide-narrow"],
+  ];
+
+  async function load() {
+    try {
+      accounts = (await api("GET", "/v2/accounts")).data;
+      for (const id of [...selected]) if (!accounts.some((a) => a.id === id)) selected.delete(id);
+      render();
+      loadStats();
+    } catch (error) {
+      setMsg("acc-msg", error.message, "error");
+    }
+  }
+
+  /** Recent calls per account (one small request each, at most 6 at a time). */
+  async function loadStats() {
+    const queue = [...accounts];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        try {
+          stats.set(next.id, (await api("GET", `/v2/accounts/${encodeURIComponent(next.id)}/stats`)).data);
+          const cell = document.querySelector(`#acc-table [data-calls="${CSS.escape(next.id)}"]`);
+          if (cell) cell.replaceChildren(...callsCell(next).filter((part) => part !== null));
+        } catch {
+          // The column shows "–"; the error, if any, shows on the next action.
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+  }
+
+  function replace(updated) {
+    const index = accounts.findIndex((a) => a.id === updated.id);
+    if (index >= 0) accounts[index] = updated;
+    else accounts.push(updated);
+    render();
+  }
+
+  async function reloadOne(id) {
+    try {
+      replace((await api("GET", `/v2/accounts/${encodeURIComponent(id)}`)).data);
+      stats.set(id, (await api("GET", `/v2/accounts/${encodeURIComponent(id)}/stats`)).data);
+      render();
+    } catch {
+      // Deleted meanwhile: the next load drops it.
+    }
+  }
+
+  function shown() {
+    const type = $("acc-filter-type").value;
+    const state = $("acc-filter-status").value;
+    const query = $("acc-search").value.trim().toLowerCase();
+    const column = COLUMNS.find(([key]) => key === sort.key) ?? COLUMNS[0];
+    return accounts
+      .filter((a) =>
+        (!type || a.type === type) && (!state || a.status === state) &&
+        (!query || (a.label || "").toLowerCase().includes(query) || a.id.toLowerCase().includes(query))
+      )
+      .sort((x, y) => {
+        const a = column[2](x), b = column[2](y);
+        return (a < b ? -1 : a > b ? 1 : 0) * sort.dir;
+      });
+  }
+
+  function render() {
+    // A live refresh must not throw away what the admin is typing into an edit form.
+    const list = shown();
+    $("acc-count").textContent = `${list.length} of ${accounts.length} accounts` +
+      (selected.size ? ` · ${selected.size} selected` : "");
+    const allBox = h("input", {
+      type: "checkbox",
+      title: "Select all shown",
+      checked: list.length > 0 && list.every((a) => selected.has(a.id)),
+      onchange: (e) => {
+        for (const a of list) e.currentTarget.checked ? selected.add(a.id) : selected.delete(a.id);
+        render();
+      },
+    });
+    const head = h("tr", {}, h("th", { class: "narrow-col" }, allBox), COLUMNS.map(([key, title, , extra]) =>
+      h("th", {
+        class: "sortable" + (sort.key === key ? " sorted" : "") + (extra ? " " + extra : ""),
+        attrs: { "aria-sort": sort.key === key ? (sort.dir > 0 ? "ascending" : "descending") : "none" },
+        onclick: () => {
+          sort = { key, dir: sort.key === key ? -sort.dir : 1 };
+          render();
+        },
+      }, title, sort.key === key ? (sort.dir > 0 ? " ▲" : " ▼") : "")
+    ), h("th", {}, ""));
+    const body = [];
+    for (const account of list) {
+      body.push(row(account));
+      if (editing.has(account.id)) body.push(editRow(account));
+    }
+    if (list.length === 0) {
+      body.push(h("tr", {}, h("td", { colSpan: COLUMNS.length + 2, class: "muted" },
+        accounts.length ? "No account matches the filters." : "No accounts yet: add one under “Add account” or “Device login”.")));
+    }
+    const previous = $("acc-table");
+    const focused = document.activeElement && previous.contains(document.activeElement) ? document.activeElement.id : null;
+    const keep = new Map();
+    for (const form of previous.querySelectorAll("tr.edit-row")) keep.set(form.dataset.id, form);
+    const table = h("table", { id: "acc-table", class: "accounts" }, h("thead", {}, head), h("tbody", {}, body));
+    // Edit rows being typed into are carried over as they are.
+    for (const fresh of table.querySelectorAll("tr.edit-row")) {
+      const old = keep.get(fresh.dataset.id);
+      if (old) fresh.replaceWith(old);
+    }
+    previous.replaceWith(table);
+    if (focused && $(focused)) $(focused).focus();
+    $("acc-bulk").classList.toggle("hidden", selected.size === 0);
+  }
+
+  function callsCell(account) {
+    const s = stats.get(account.id);
+    if (!s) return ["–"];
+    const failures = Object.values(s.failures_by_class || {}).reduce((n, v) => n + v, 0);
+    return [
+      `${fmtInt(s.calls_last_hour)} / ${fmtInt(s.calls_last_day)}`,
+      failures ? h("div", { class: "muted" }, `${fmtInt(failures)} failed (all time)`) : null,
+    ];
+  }
+
+  function statusCell(account) {
+    const ends = stateEnds(account);
+    const chip = h("span", { class: "chip " + account.status }, account.status);
+    const parts = [chip];
+    if (ends !== null) parts.push(h("div", { class: "muted", dataset: { until: String(ends) } }, `ends in ${fmtDuration(ends - Date.now())}`));
+    const quota = quotaSummary(account);
+    if (quota) parts.push(h("div", { class: "muted" }, quota));
+    if (account.status === "disabled" && account.disabled_reason) {
+      parts.push(h("div", { class: "muted reason" }, account.disabled_reason));
+    }
+    return parts;
+  }
+
+  /** Gemini: the lowest remaining quota over the models the upstream reported, and the earliest reset. */
+  function quotaSummary(account) {
+    const quota = account.other?.quota;
+    if (!quota || typeof quota !== "object") return null;
+    const models = Object.values(quota).filter((q) => q && typeof q.remainingFraction === "number");
+    if (models.length === 0) return null;
+    const lowest = Math.min(...models.map((q) => q.remainingFraction));
+    const resets = models.map((q) => Date.parse(q.resetTime)).filter((t) => Number.isFinite(t) && t > Date.now());
+    const reset = resets.length ? ` · resets in ${fmtDuration(Math.min(...resets) - Date.now())}` : "";
+    return `quota left ≥ ${Math.floor(lowest * 100)} %${reset}`;
+  }
+
+  function enabledSwitch(account) {
+    const input = h("input", {
+      type: "checkbox",
+      checked: account.enabled,
+      id: `acc-enabled-${account.id}`,
+      onchange: () => patch(account, { enabled: input.checked }),
+    });
+    return h("label", { class: "switch", title: "Enabled" }, input, h("span", {}, account.enabled ? "on" : "off"));
+  }
+
+  function row(account) {
+    const box = h("input", {
+      type: "checkbox",
+      checked: selected.has(account.id),
+      attrs: { "aria-label": `Select ${account.label || account.id}` },
+      onchange: (e) => {
+        e.currentTarget.checked ? selected.add(account.id) : selected.delete(account.id);
+        render();
+      },
+    });
+    const msg = h("div", { class: "msg", id: `acc-msg-${account.id}` });
+    const action = (title, fn, cls = "") =>
+      h("button", { type: "button", class: cls, onclick: (e) => fn(account, msg, e.currentTarget) }, title);
+    const actions = [action(editing.has(account.id) ? "Close" : "Edit", toggleEdit), action("Test", testAccount)];
+    if (account.type !== "custom_api") actions.push(action("Refresh token", refreshToken));
+    if (account.status === "cooldown" || account.status === "parked") {
+      actions.push(action("Clear cooldown", (a) => patch(a, { clear_cooldown: true }, "Cooldown cleared.")));
+    }
+    actions.push(action("Delete", remove, "danger"));
+    const refreshNote = account.type === "custom_api"
+      ? null
+      : h("div", { class: "muted" }, `token ${account.last_refresh_status ?? "never refreshed"} · ${fmtAgo(account.last_refresh_time)}`);
+    return h("tr", { dataset: { id: account.id }, class: "account-row" },
+      h("td", { class: "narrow-col" }, box),
+      h("td", {},
+        h("div", { class: "account-name" }, account.label || "(no label)"),
+        h("div", { class: "row tight" }, h("span", { class: "chip " + account.type }, account.type), enabledSwitch(account)),
+        h("div", { class: "muted mono" }, account.id.slice(0, 8))),
+      h("td", {}, statusCell(account)),
+      h("td", { class: "hide-narrow", dataset: { calls: account.id } }, callsCell(account)),
+      h("td", { class: "last-used" }, fmtAgo(account.last_used_at), refreshNote),
+      h("td", { class: "last-error" }, account.last_error ? h("span", { title: account.last_error }, account.last_error) : "–"),
+      h("td", { class: "hide-narrow" }, `${account.weight}`, h("div", { class: "muted" },
+        `${account.rate_limit_per_hour ? account.rate_limit_per_hour + "/h" : "no hourly limit"}`)),
+      h("td", { class: "actions" }, h("div", { class: "row tight" }, actions), msg),
+    );
+  }
+
+  function field(id, label, input) {
+    input.id = id;
+    return h("div", {}, h("label", { htmlFor: id }, label), input);
+  }
+
+  function editRow(account) {
+    const other = account.other || {};
+    const p = `edit-${account.id}-`;
+    const text = (name, value, extra = {}) => h("input", { type: "text", name, value: value ?? "", ...extra });
+    const number = (name, value, min, max) => h("input", { type: "number", name, value: String(value ?? 0), min, ...(max ? { max } : {}) });
+    // Secrets: the list shows them masked; the field stays empty and only a typed value replaces the stored one.
+    const secret = (name, masked) =>
+      h("input", { type: "password", name, autocomplete: "off", placeholder: masked ? `unchanged (${masked})` : "not set" });
+    const fields = [
+      field(p + "label", "Label", text("label", account.label, { maxLength: 200 })),
+      field(p + "weight", "Weight (1–1000)", number("weight", account.weight, 1, 1000)),
+      field(p + "rate", "Requests per hour (0 = no limit)", number("rate_limit_per_hour", account.rate_limit_per_hour, 0)),
+      field(p + "inflight", "Max in flight (0 = no cap)", number("max_inflight", account.max_inflight, 0)),
+    ];
+    if (account.type === "custom_api") {
+      fields.push(
+        field(p + "api-key", "API key", secret("clientSecret", account.clientSecret)),
+        field(p + "api-base", "API base URL", text("other.api_base", other.api_base, { type: "url" })),
+        field(p + "model", "Upstream model", text("other.model", other.model)),
+        field(p + "format", "Format", h("select", { name: "other.format" },
+          ["openai", "claude"].map((v) => h("option", { value: v, selected: (other.format || "openai") === v }, v)))),
+        field(p + "provider", "Provider", h("select", { name: "other.provider" },
+          ["", "openai", "azure", "anthropic", "other"].map((v) => h("option", { value: v, selected: (other.provider || "") === v }, v || "default")))),
+      );
+    } else {
+      fields.push(
+        field(p + "client-id", "Client ID", text("clientId", account.clientId)),
+        field(p + "client-secret", "Client secret", secret("clientSecret", account.clientSecret)),
+        field(p + "refresh", "Refresh token", secret("refreshToken", account.refreshToken)),
+        field(p + "access", "Access token", secret("accessToken", account.accessToken)),
+      );
+      if (account.type === "gemini") {
+        fields.push(
+          field(p + "project", "Project ID", text("other.project", other.project)),
+          field(p + "endpoint", "API endpoint", text("other.api_endpoint", other.api_endpoint, { type: "url" })),
+        );
+      }
+    }
+    const msg = h("div", { class: "msg" });
+    const form = h("form", {
+      class: "edit-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const body = editPatch(account, form);
+        if (Object.keys(body).length === 0) {
+          setMsg(msg, "Nothing changed.");
+          return;
+        }
+        await patch(account, body, `Saved ${account.label || account.id}.`, msg, true);
+      },
+    }, h("div", { class: "grid" }, fields), h("div", { class: "row mt8" },
+      h("button", { type: "submit", class: "primary" }, "Save"),
+      h("button", { type: "button", onclick: () => toggleEdit(account) }, "Cancel")), msg);
+    return h("tr", { class: "edit-row", dataset: { id: account.id } }, h("td", { colSpan: COLUMNS.length + 2 }, form));
+  }
+
+  /** The fields of the edit form that differ from the account (typed secrets only). */
+  function editPatch(account, form) {
+    const body = {};
+    const other = {};
+    for (const input of form.querySelectorAll("[name]")) {
+      const name = input.name;
+      const raw = input.value.trim();
+      if (input.type === "password") {
+        if (raw) body[name] = raw;
+        continue;
+      }
+      if (name.startsWith("other.")) {
+        const key = name.slice(6);
+        const was = account.other?.[key] ?? "";
+        if (raw !== String(was)) other[key] = raw === "" ? null : raw;
+        continue;
+      }
+      if (input.type === "number") {
+        if (Number(raw) !== account[name]) body[name] = Number(raw);
+        continue;
+      }
+      if (raw !== (account[name] ?? "")) body[name] = raw === "" ? null : raw;
+    }
+    if (Object.keys(other).length) body.other = other;
+    return body;
+  }
+
+  function toggleEdit(account) {
+    editing.has(account.id) ? editing.delete(account.id) : editing.add(account.id);
+    render();
+  }
+
+  async function patch(account, body, note, msg, closeForm = false) {
+    try {
+      const { data } = await api("PATCH", `/v2/accounts/${encodeURIComponent(account.id)}`, body);
+      if (closeForm) editing.delete(account.id);
+      replace(data);
+      refreshReady();
+      if (note) setMsg("acc-msg", note, "ok");
+    } catch (error) {
+      const text = inFormWords(error.message, fieldLabels(account.type));
+      if (msg && msg.isConnected) setMsg(msg, text, "error");
+      else {
+        render();
+        setMsg("acc-msg", `${account.label || account.id}: ${text}`, "error");
+      }
+    }
+  }
+
+  async function remove(account) {
+    if (!confirm(`Delete account "${account.label || account.id}"?`)) return;
+    try {
+      await api("DELETE", `/v2/accounts/${encodeURIComponent(account.id)}`);
+      accounts = accounts.filter((a) => a.id !== account.id);
+      selected.delete(account.id);
+      editing.delete(account.id);
+      render();
+      refreshReady();
+      setMsg("acc-msg", `Deleted ${account.label || account.id}.`, "ok");
+    } catch (error) {
+      setMsg("acc-msg", error.message, "error");
+    }
+  }
+
+  async function refreshToken(account, msg, button) {
+    button.disabled = true;
+    setMsg(msg, "Refreshing…");
+    try {
+      const { data } = await api("POST", `/v2/accounts/${encodeURIComponent(account.id)}/refresh`);
+      replace(data);
+      setMsg(`acc-msg-${account.id}`, `Token refreshed (${data.last_refresh_status}).`, "ok");
+    } catch (error) {
+      await reloadOne(account.id);
+      setMsg($(`acc-msg-${account.id}`) ?? "acc-msg", error.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** One test call; resolves to [ok, text]. */
+  async function runTest(account) {
+    if (account.type === "custom_api") {
+      const { data } = await api("POST", `/v2/accounts/${encodeURIComponent(account.id)}/test`);
+      return data.ok
+        ? [true, `OK (${data.status}): ${data.preview || "(empty reply)"}`]
+        : [false, `Failed (${data.status}): ${data.error || "unknown error"}`];
+    }
+    const model = account.type === "gemini" ? $("acc-test-model-gemini").value.trim() : $("acc-test-model-amazonq").value.trim();
+    const { data } = await api("POST", "/v1/messages", {
+      model,
+      max_tokens: 50,
+      stream: false,
+      messages: [{ role: "user", content: $("acc-test-message").value || "Hello" }],
+    }, { "x-account-id": account.id, "x-test-mode": "true" });
+    const text = (data.content || []).filter((b) => b.type === "text").map((b) => b.text).join("");
+    return [true, `OK (${data.model}, ${data.stop_reason}): ${text || "(no text)"}`];
+  }
+
+  async function testAccount(account, msg, button) {
+    button.disabled = true;
+    setMsg(msg, "Testing…");
+    let result;
+    try {
+      result = await runTest(account);
+    } catch (error) {
+      result = [false, error.message];
+    }
+    // The test changed "Last used", perhaps the status: show the account as it is now.
+    await reloadOne(account.id);
+    setMsg($(`acc-msg-${account.id}`) ?? "acc-msg", result[1], result[0] ? "ok" : "error");
+    button.disabled = false;
+  }
+
+  async function bulk(kind) {
+    const chosen = accounts.filter((a) => selected.has(a.id));
+    if (chosen.length === 0) return;
+    if (kind === "delete" && !confirm(`Delete ${chosen.length} account(s)?`)) return;
+    setMsg("acc-msg", `${kind} · ${chosen.length} account(s)…`);
+    const failures = [];
+    let done = 0;
+    for (const account of chosen) {
+      try {
+        if (kind === "enable" || kind === "disable") {
+          await api("PATCH", `/v2/accounts/${encodeURIComponent(account.id)}`, { enabled: kind === "enable" });
+        } else if (kind === "delete") {
+          await api("DELETE", `/v2/accounts/${encodeURIComponent(account.id)}`);
+          selected.delete(account.id);
+        } else if (kind === "test") {
+          const [ok, text] = await runTest(account);
+          if (!ok) throw new Error(text);
+        }
+        done++;
+      } catch (error) {
+        failures.push(`${account.label || account.id}: ${error.message}`);
+      }
+    }
+    await load();
+    refreshReady();
+    const verb = { enable: "Enabled", disable: "Disabled", delete: "Deleted", test: "Tested OK" }[kind];
+    setMsg("acc-msg", `${verb} ${done} of ${chosen.length}.` + (failures.length ? "\n" + failures.join("\n") : ""),
+      failures.length ? "error" : "ok");
+  }
+
+  async function refreshAll(event) {
+    const button = event.currentTarget;
+    button.disabled = true;
+    setMsg("acc-msg", "Refreshing tokens…");
+    try {
+      const { data } = await api("POST", "/v2/accounts/refresh-all");
+      const failures = data.results.filter((r) => r.status !== "success")
+        .map((r) => `${r.label || r.id}: ${r.status}${r.message ? " — " + r.message : ""}`);
+      setMsg(
+        "acc-msg",
+        `Refreshed ${data.success_count} of ${data.total}; failed ${data.failed_count}, banned ${data.banned_count}.` +
+          (failures.length ? "\n" + failures.join("\n") : ""),
+        data.failed_count + data.banned_count > 0 ? "error" : "ok",
+      );
+      await load();
+    } catch (error) {
+      setMsg("acc-msg", error.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Counts the cooldown and parking countdowns down every second. */
+  function tick() {
+    for (const node of document.querySelectorAll("#acc-table [data-until]")) {
+      const left = Number(node.dataset.until) - Date.now();
+      node.textContent = left > 0 ? `ends in ${fmtDuration(left)}` : "ending…";
+    }
+  }
+
+  for (const id of ["acc-filter-type", "acc-filter-status"]) $(id).addEventListener("change", render);
+  $("acc-search").addEventListener("input", render);
+  $("acc-reload").addEventListener("click", () => {
+    setMsg("acc-msg", "");
+    load();
+    refreshReady();
+  });
+  $("acc-refresh-all").addEventListener("click", refreshAll);
+  for (const kind of ["enable", "disable", "test", "delete"]) {
+    $(`acc-bulk-${kind}`).addEventListener("click", () => bulk(kind));
+  }
+
+  return {
+    load,
+    tick,
+    /** Live refresh: skipped while an edit form is open (typing must not be interrupted). */
+    refresh: () => (editing.size === 0 ? load() : Promise.resolve()),
+    accounts: () => accounts,
+    fmtTime,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Drives Debian's Chromium (`/usr/bin/chromium`, never a downloaded browser) with playwright-core against
+ * the real app served on 127.0.0.1:0. Every page error and console error fails the test (a 4xx answer of
+ * an API call the console handles is not one, nor `/ready`'s 503: the browser logs those as "Failed to
+ * load resource").
+ * `shoot()` saves a screenshot at 1280 and 390 px wide and asserts nothing overflows horizontally at 390 px.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { makeTestApp, serveTestApp, type TestApp, type TestAppOptions } from "../_helpers/test_app.ts";
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const SCREENSHOT_DIR = fileURLToPath(new URL("./screenshots", import.meta.url));
+
+/** True when Chromium is installed; the browser tests are ignored otherwise. */
+export function haveChromium(): boolean {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+}
+
+export interface BrowserRun {
+  t: TestApp;
+  url: string;
+  page: Page;
+  context: BrowserContext;
+  /** Errors seen so far (page errors, console errors); checked at the end of the run. */
+  errors: string[];
+  /** Marks an error answer the test provokes on purpose (path and status) as expected. */
+  expectFailure(path: string, status: number): void;
+  /** Saves `<name>-1280.png` and `<name>-390.png`; fails on horizontal overflow at 390 px. */
+  shoot(name: string): Promise<void>;
+}
+
+const API_LOAD_FAILURE = /^Failed to load resource: the server responded with a status of 4\d\d/;
+
+/** Starts the app and a fresh browser, runs `fn`, then stops both and fails on any collected error. */
+export async function withBrowser(
+  options: TestAppOptions,
+  fn: (run: BrowserRun) => Promise<void>,
+): Promise<void> {
+  const t = makeTestApp({ realClock: true, ...options });
+  const server = serveTestApp(t);
+  const userDataDir = await Deno.makeTempDir({ prefix: "amq2api-chromium-" });
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-gpu",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+  const errors: string[] = [];
+  const expected: Array<[string, number]> = [];
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() !== "error") return;
+      const where = message.location().url ?? "";
+      const path = new URL(where || server.url).pathname;
+      if (/^\/(v1|v2|api)\//.test(path) && API_LOAD_FAILURE.test(message.text())) return;
+      // `/ready` answers 503 while no account is usable; the console shows that state.
+      if (path === "/ready" && / 503 /.test(message.text())) return;
+      if (expected.some(([p, status]) => p === path && message.text().includes(` ${status} `))) return;
+      errors.push(`console error: ${message.text()} (${where})`);
+    });
+    await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
+    const shoot = async (name: string) => {
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.evaluate("new Promise((r) => requestAnimationFrame(() => r(null)))");
+        await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true });
+        if (width === 390) {
+          const overflow = await page.evaluate<{ scroll: number; inner: number }>(
+            "({ scroll: document.documentElement.scrollWidth, inner: innerWidth })",
+          );
+          assert.ok(overflow.scroll <= overflow.inner, `${name}: ${overflow.scroll} px wide at 390 px`);
+        }
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
+    };
+    const expectFailure = (path: string, status: number) => void expected.push([path, status]);
+    await fn({ t, url: server.url, page, context, errors, shoot, expectFailure });
+    assert.deepEqual(errors, [], "the page reported errors");
+  } finally {
+    await context.close();
+    await server.stop();
+    await t.close();
+    await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Creates the admin and signs in through the console's own screens. */
+export async function setUpAndSignIn(run: BrowserRun): Promise<void> {
+  const { page, url } = run;
+  await page.goto(`${url}/admin`);
+  await page.fill("#setup-username", "admin");
+  await page.fill("#setup-password", "correct-horse");
+  await page.fill("#setup-confirm", "correct-horse");
+  await page.click("#setup-form button[type=submit]");
+  await page.waitForSelector("#login-screen:not(.hidden)");
+  await page.fill("#login-password", "correct-horse");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#console:not(.hidden)");
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { amazonQEnv, fakeAmazonQ, fakeOpenAI } from "../_helpers/pool_helpers.ts";
+import { haveChromium, setUpAndSignIn, withBrowser } from "./_browser.ts";
+
+const ignore = !haveChromium();
+
+/** A custom OpenAI-format upstream: JSON for the connection test, a stream for chat requests. */
+function customUpstream() {
+  return fakeOpenAI((seen) =>
+    seen.body.stream === true ? undefined : Response.json({
+      id: "c1",
+      object: "chat.completion",
+      created: 1,
+      model: "gpt-x",
+      choices: [{ index: 0, message: { role: "assistant", content: "pong" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+    })
+  );
+}
+
+const rowOf = (page: Page, label: string) => page.locator("#acc-table tr.account-row", { hasText: label });
+
+async function addAccount(page: Page, type: string, fields: Record<string, string>): Promise<string> {
+  await page.click("#tabs button[data-tab=add]");
+  await page.selectOption("#add-type", type);
+  for (const [id, value] of Object.entries(fields)) await page.fill(`#${id}`, value);
+  await page.evaluate(`document.getElementById("add-msg").className = "msg"`);
+  await page.click("#add-form button[type=submit]");
+  await page.locator("#add-msg.ok, #add-msg.error").waitFor();
+  return await page.textContent("#add-msg") ?? "";
+}
+
+Deno.test(
+  { name: "browser: add, edit, test, refresh, disable and delete accounts of each type", ignore },
+  async () => {
+    const custom = customUpstream();
+    const amazonq = fakeAmazonQ();
+    try {
+      await withBrowser({ env: amazonQEnv(amazonq) }, async (run) => {
+        const { page } = run;
+        page.on("dialog", (dialog) => dialog.accept());
+        await setUpAndSignIn(run);
+        await page.click("#tabs button[data-tab=add]");
+        // The form's defaults are the API's: no hourly limit.
+        assert.equal(await page.inputValue("#add-rate"), "0");
+
+        // A validation error speaks the form's words, not the API's field names.
+        const missing = await addAccount(page, "custom_api", {
+          "add-label": "custom-one",
+          "add-api-key": "sk-up-1",
+        });
+        assert.match(missing, /API base URL/);
+        assert.doesNotMatch(missing, /other\.api_base|clientSecret/);
+        await run.shoot("add-error");
+        const created = await addAccount(page, "custom_api", {
+          "add-api-base": `${custom.url}/v1`,
+          "add-model": "gpt-x",
+        });
+        assert.match(created, /Created custom-one/);
+        assert.match(
+          await addAccount(page, "amazonq", {
+            "add-label": "q-one",
+            "add-client-id": "cid-q",
+            "add-client-secret": "cs-q",
+            "add-refresh": "rt-q",
+          }),
+          /Created q-one/,
+        );
+        assert.match(
+          await addAccount(page, "gemini", { "add-label": "g-one", "add-refresh": "rt-g" }),
+          /Created g-one/,
+        );
+        const stored = await run.t.store.accounts.list();
+        assert.deepEqual(stored.map((a) => a.rate_limit_per_hour), [0, 0, 0]);
+
+        await page.click("#tabs button[data-tab=accounts]");
+        await page.waitForSelector("#acc-table tr.account-row >> nth=2");
+        await run.shoot("accounts-three");
+
+        // The enabled switch reads "off" once switched off, and the row shows the new state.
+        const gemini = rowOf(page, "g-one");
+        assert.equal(await gemini.locator(".switch span").textContent(), "on");
+        await gemini.locator(".switch input").click();
+        await rowOf(page, "g-one").locator(".switch span", { hasText: "off" }).waitFor();
+        assert.equal(await rowOf(page, "g-one").locator(".chip.disabled").textContent(), "disabled");
+
+        // Test: the reply shows and "Last used" changes without a reload.
+        const customRow = rowOf(page, "custom-one");
+        assert.equal((await customRow.locator("td.last-used").textContent())?.startsWith("–"), true);
+        await customRow.locator("button", { hasText: "Test" }).click();
+        await page.waitForSelector("#acc-table .msg.ok");
+        assert.match(await rowOf(page, "custom-one").locator(".msg").textContent() ?? "", /OK \(200\): pong/);
+        assert.doesNotMatch(
+          await rowOf(page, "custom-one").locator("td.last-used").textContent() ?? "",
+          /^–/,
+        );
+
+        // Refresh token: the row shows the new refresh at once.
+        const qRow = rowOf(page, "q-one");
+        assert.match(await qRow.locator("td.last-used").textContent() ?? "", /never refreshed|token –|· –/);
+        await qRow.locator("button", { hasText: "Refresh token" }).click();
+        await rowOf(page, "q-one").locator("td.last-used", {
+          hasText: /token success · (just now|\d+ s ago)/,
+        }).waitFor();
+        assert.equal(amazonq.refreshes.length, 1);
+
+        // Edit: a bad value is reported with the form's label; a good one is saved and shown.
+        await rowOf(page, "custom-one").locator("button", { hasText: "Edit" }).click();
+        const form = page.locator("tr.edit-row form");
+        await form.locator("[name=label]").fill("custom-renamed");
+        await form.locator("[name='other.api_base']").fill("ftp://nowhere");
+        await form.locator("button[type=submit]").click();
+        await form.locator(".msg.error").waitFor();
+        assert.match(
+          await form.locator(".msg.error").textContent() ?? "",
+          /^API base URL: must be an http\(s\) URL/,
+        );
+        await run.shoot("account-edit-error");
+        await form.locator("[name='other.api_base']").fill(`${custom.url}/v1`);
+        await form.locator("[name=clientSecret]").fill("sk-up-2");
+        await form.locator("button[type=submit]").click();
+        await page.waitForSelector("#acc-msg.ok");
+        assert.match(await page.textContent("#acc-msg") ?? "", /Saved custom-one/);
+        const renamed = (await run.t.store.accounts.list()).find((a) => a.type === "custom_api")!;
+        assert.equal(renamed.label, "custom-renamed");
+        assert.equal(renamed.clientSecret, "sk-up-2");
+        assert.equal(renamed.other.api_base, `${custom.url}/v1`);
+        await rowOf(page, "custom-renamed").waitFor();
+
+        // A later failure does not sit under the earlier "Saved" banner (the Gemini account has no upstream).
+        run.expectFailure("/v1/messages", 502);
+        await rowOf(page, "g-one").locator("button", { hasText: "Test" }).click();
+        await page.waitForSelector("#acc-table .msg.error");
+        assert.equal(await page.textContent("#acc-msg"), "");
+
+        // Bulk: select all, disable, enable.
+        await page.check("#acc-table thead input[type=checkbox]");
+        await page.click("#acc-bulk-disable");
+        await page.waitForSelector("#acc-msg.ok");
+        assert.match(await page.textContent("#acc-msg") ?? "", /Disabled 3 of 3/);
+        assert.equal((await run.t.store.accounts.list()).filter((a) => a.enabled).length, 0);
+        await page.click("#acc-bulk-enable");
+        await page.locator("#acc-msg", { hasText: /Enabled 3 of 3/ }).waitFor();
+        assert.equal((await run.t.store.accounts.list()).filter((a) => a.enabled).length, 3);
+        await run.shoot("accounts-bulk");
+
+        // Delete one from its row, then the rest in bulk.
+        await rowOf(page, "q-one").locator("button", { hasText: "Delete" }).click();
+        await page.locator("#acc-msg", { hasText: /Deleted q-one/ }).waitFor();
+        assert.equal((await run.t.store.accounts.list()).length, 2);
+        await page.check("#acc-table thead input[type=checkbox]");
+        await page.click("#acc-bulk-delete");
+        await page.locator("#acc-msg", { hasText: /Deleted 2 of 2/ }).waitFor();
+        assert.equal((await run.t.store.accounts.list()).length, 0);
+        await run.shoot("accounts-deleted");
+      });
+    } finally {
+      await custom.close();
+      await amazonq.close();
+    }
+  },
+);

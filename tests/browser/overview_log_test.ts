@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { fakeOpenAI, openAIFailure } from "../_helpers/pool_helpers.ts";
+import { haveChromium, setUpAndSignIn, withBrowser } from "./_browser.ts";
+
+const ignore = !haveChromium();
+
+/** Sends one Messages request as a key-less loopback client (no key exists yet). */
+async function ask(url: string, text: string): Promise<number> {
+  const response = await fetch(`${url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-x", max_tokens: 20, messages: [{ role: "user", content: text }] }),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test(
+  { name: "browser: the overview and the request log show requests just sent, live", ignore },
+  async () => {
+    // Answers with a stream, except a prompt saying "fail-me", which gets a 500 like a broken upstream.
+    const upstream = fakeOpenAI((seen) =>
+      JSON.stringify(seen.body.messages).includes("fail-me")
+        ? openAIFailure(500, "upstream exploded")
+        : undefined
+    );
+    try {
+      await withBrowser({}, async (run) => {
+        const { page, url, t } = run;
+        await setUpAndSignIn(run);
+        await t.store.accounts.create({
+          type: "custom_api",
+          label: "custom-upstream",
+          clientSecret: "sk-up",
+          other: { api_base: `${upstream.url}/v1`, format: "openai", model: "gpt-x" },
+        });
+        // Live refresh every second, so the test does not wait for the default period.
+        await page.goto(`${url}/admin?refresh=1#overview`);
+        await page.locator("#ov-requests .v", { hasText: /^0$/ }).waitFor();
+        assert.equal(await ask(url, "hello"), 200);
+        assert.equal(await ask(url, "hello again"), 200);
+        // The page is not reloaded: the live refresh brings the new totals in.
+        await page.locator("#ov-requests .v", { hasText: /^2$/ }).waitFor();
+        await page.locator("#ov-pool td", { hasText: "custom_api" }).waitFor();
+        const chartsMissing = await page.locator("#ov-charts-unavailable").count();
+        if (chartsMissing === 0) await page.locator("#ov-charts .uplot").first().waitFor();
+        await run.shoot("overview-data");
+
+        run.expectFailure("/v1/messages", 500);
+        assert.ok((await ask(url, "fail-me")) >= 500);
+        await page.click("#tabs button[data-tab=log]");
+        await page.locator("#log-list tr.clickable").first().waitFor();
+        const recordsFailures = await page.locator("#log-outcome:not([disabled])").count() === 1;
+        if (recordsFailures) {
+          await page.selectOption("#log-outcome", "failed");
+          await page.locator("#log-list tr.failed").first().click();
+          await page.locator("#log-detail dd", { hasText: /transient|error|5\d\d/ }).first().waitFor();
+        } else {
+          // This server does not record failures yet: the log says so, and shows the successful requests.
+          assert.match(await page.textContent("#log-count") ?? "", /does not record failed requests yet/);
+          assert.equal(await page.locator("#log-list tr.clickable").count(), 2);
+          await page.locator("#log-list tr.clickable").first().click();
+          await page.locator("#log-detail dd", { hasText: "gpt-x" }).first().waitFor();
+        }
+        await run.shoot("request-log");
+      });
+    } finally {
+      await upstream.close();
+    }
+  },
+);
+
+Deno.test(
+  { name: "browser: /donate shows donated accounts only, without admin labels", ignore },
+  async () => {
+    await withBrowser({}, async (run) => {
+      const { page, url, t } = run;
+      await t.store.accounts.create({
+        type: "gemini",
+        label: "ops-private-label",
+        refreshToken: "1//admin-added",
+        other: { email: "admin@example.com" },
+      });
+      await t.store.accounts.create({
+        type: "gemini",
+        label: "Gemini-20250601-120000",
+        refreshToken: "1//donated",
+        other: { email: "donor@example.com", donated: true, project: "proj-donated-1" },
+      });
+      // Donations are not configured on this server: the sign-in button says so when used.
+      run.expectFailure("/api/gemini/oauth-config", 503);
+      await page.goto(`${url}/donate`);
+      await page.locator("#cards .card").first().waitFor();
+      assert.equal(await page.locator("#cards .card").count(), 1);
+      const text = await page.textContent("body") ?? "";
+      assert.match(text, /do\*\*\*@example\.com/);
+      assert.doesNotMatch(text, /ops-private-label|Gemini-2025|admin@example/);
+      await run.shoot("donate");
+    });
+  },
+);
+
+Deno.test({
+  name: "browser: the overview draws its charts from the usage series API, light and dark",
+  ignore,
+}, async () => {
+  await withBrowser({}, async (run) => {
+    const { page } = run;
+    await setUpAndSignIn(run);
+    // The series API's answer as the accounting store returns it (rows per hour and group); served here
+    // by the browser so the charts are exercised whether or not this server has the route yet.
+    const hour = 3600_000;
+    const now = Math.floor(Date.now() / hour) * hour;
+    const rows = [0, 1, 2, 5].flatMap((ago) =>
+      ["claude-sonnet-4-5", "gemini-2.5-pro"].map((group, g) => ({
+        t: now - ago * hour,
+        group,
+        requests: 10 + ago + g,
+        input_tokens: 1000 * (ago + 1),
+        output_tokens: 200 * (ago + 1),
+        cache_creation_input_tokens: 50,
+        cache_read_input_tokens: 400,
+        cost_usd: 0.01 * (ago + 1),
+        unpriced_requests: 0,
+        errors: ago === 2 ? { throttled: 2, transient: 1 } : {},
+        ttfb_p50_ms: 300 + ago,
+        ttfb_p95_ms: 900 + ago,
+      }))
+    );
+    const seen: string[] = [];
+    await page.route("**/v2/usage/series?*", (route) => {
+      seen.push(route.request().url());
+      return route.fulfill({ json: { bucket: "hour", rows } });
+    });
+    await page.click("#tabs button[data-tab=accounts]");
+    await page.click("#tabs button[data-tab=overview]");
+    await page.locator("#ov-charts .uplot").nth(4).waitFor();
+    assert.equal(await page.locator("#ov-charts .chart").count(), 5);
+    const query = new URL(seen.at(-1)!).searchParams;
+    assert.equal(query.get("bucket"), "hour");
+    assert.equal(query.get("group_by"), "model");
+    assert.ok(Number(query.get("to")) - Number(query.get("from")) === 24 * hour);
+    const legend = await page.textContent("#ov-charts .chart:first-child .u-legend") ?? "";
+    assert.match(legend, /claude-sonnet-4-5/);
+    assert.match(legend, /gemini-2\.5-pro/);
+    await run.shoot("overview-charts");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.locator("#ov-charts .uplot").nth(4).waitFor();
+    await run.shoot("overview-charts-dark");
+    // Another split and range ask the API again.
+    await page.selectOption("#ov-group", "channel");
+    await page.click("#ov-ranges button[data-range='7d']");
+    await page.waitForFunction(`document.querySelectorAll("#ov-charts .uplot").length === 5`);
+    const last = new URL(seen.at(-1)!).searchParams;
+    assert.equal(last.get("bucket"), "day");
+    assert.equal(last.get("group_by"), "channel");
+  });
+});
