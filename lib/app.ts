@@ -23,6 +23,8 @@ import { createModelRoutes } from "../routes/models.ts";
 import { createStaticPageRoutes } from "../routes/static_pages.ts";
 import { createTelemetryRoutes } from "../routes/telemetry.ts";
 import { createUsageRoutes } from "../routes/usage.ts";
+import { createPricingRoutes } from "../routes/pricing.ts";
+import { createCacheStatsRoutes } from "../routes/cache_stats.ts";
 
 /** Body limits of the routes that are not `/v1/*` (which has `BODY_LIMIT_MB`). */
 const PUBLIC_BODY_LIMIT = 64 * 1024;
@@ -111,12 +113,16 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.use("/v1/*", auth.client(), limitBody(deps.config.bodyLimitBytes, "BODY_LIMIT_MB"));
   app.route("/", createModelRoutes(deps));
   app.route("/", createMessageRoutes(deps));
-  app.route("/", createUsageRoutes(deps));
 
   app.use("/v2/*", auth.admin(), limitBody(ADMIN_BODY_LIMIT, "admin API"));
   app.route("/", createAccountRoutes(deps));
   app.route("/", createConfigRoutes(deps));
   app.route("/", createClientKeyRoutes(deps));
+  // After both middlewares: `/v1/usage*` is a client route, `/v2/usage/series` an admin one.
+  app.route("/", createUsageRoutes(deps));
+  app.route("/", createPricingRoutes(deps));
+  app.use("/admin/cache/*", auth.admin());
+  app.route("/", createCacheStatsRoutes(deps));
 
   for (const module of deps.routeModules ?? []) app.route("/", module(deps));
   return app;

@@ -14,6 +14,7 @@ import type { RoutingState } from "./routing/routing_state.ts";
 import type { Account, Store } from "./store/types.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
+import type { UsageAccounting } from "./usage/usage_accounting.ts";
 import type { Hono } from "hono";
 
 /** Optional extra sub-apps a backend contributes (mounted at the root by `createApp`). */
@@ -31,6 +32,7 @@ export interface Deps {
   clientKeys: ClientKeyAuth;
   admin: AdminAuth;
   gateway: MessageGateway;
+  accounting: UsageAccounting;
   pool: AccountPool;
   lifecycle: AccountLifecycle;
   routing: RoutingState;

@@ -20,6 +20,7 @@ import type { Logger } from "./log.ts";
 import { RoutingState } from "./routing/routing_state.ts";
 import type { AccountType, Store } from "./store/types.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
+import { UsageAccounting } from "./usage/usage_accounting.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
 export interface BackendParts {
@@ -76,6 +77,14 @@ export function buildDeps(input: BuildDepsInput): Deps {
   const tokens = new TokenManager(store, refreshers, now, { leadMs: 60_000 });
   const backends = input.backends({ tokens, fetch: fetchFn, now, store });
   Object.assign(refreshers, backends.refreshers);
+  const accounting = new UsageAccounting({
+    store,
+    estimator: input.estimator,
+    now,
+    log,
+    simulate: config.cacheSimulation,
+    syncMs: Math.max(config.cacheStalenessMs, 5_000),
+  });
   const gateway = new MessageGateway({
     store,
     pool,
@@ -83,6 +92,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
     routing,
     channels: backends.channels,
     estimator: input.estimator,
+    accounting,
     log,
     now,
     maxAttempts: config.maxFailoverAttempts,
@@ -96,6 +106,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
     clientKeys: new ClientKeyAuth(config.apiKeys, store, { stalenessMs: config.cacheStalenessMs }),
     admin: new AdminAuth(store, new PasswordHasher({ cost: input.passwordCost ?? 1 << 15 }), now),
     gateway,
+    accounting,
     pool,
     lifecycle,
     routing,

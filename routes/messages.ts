@@ -51,6 +51,8 @@ export async function openForRequest(
     allowDisabled: forced !== undefined && c.req.header("x-test-mode")?.toLowerCase() === "true",
     clientHeaders,
     signal: AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]),
+    scope: `${principal.kind === "admin" ? "admin" : "key"}:${principal.id}`,
+    keyId: principal.kind === "client" ? principal.id : null,
   });
 }
 
@@ -95,7 +97,8 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
   app.post("/v1/messages/count_tokens", async (c) => {
     const raw = await readJsonBody(c, countTokensRequestSchema);
     const request = normalizeClaudeRequest(raw);
-    return c.json({ input_tokens: await deps.estimator.countRequestAsync(request) });
+    // The same number `message_start` reports for this request (calibrated; cache parts included).
+    return c.json({ input_tokens: await deps.gateway.countInput(request) });
   });
 
   return app;

@@ -15,6 +15,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { EventSourceMessage } from "eventsource-parser/stream";
 import type { Channel, ChannelCall } from "../accounts/channel.ts";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
+import type { Account } from "../store/types.ts";
 import { UpstreamError } from "../errors.ts";
 import { ClaudePassthrough } from "./claude_passthrough.ts";
 import { claudePassthroughBody } from "./claude_passthrough_body.ts";
@@ -53,6 +54,11 @@ export class CustomChannel implements Channel {
     this.#fetch = options.fetch;
     this.#sign = options.sign;
     this.#now = options.now ?? Date.now;
+  }
+
+  reportsCacheUsage(account: Account): boolean {
+    const settings = customAccountSettings(account);
+    return !("error" in settings) && settings.format === "claude";
   }
 
   async open(call: ChannelCall): Promise<ReadableStream<ClaudeStreamEvent>> {
