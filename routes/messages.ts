@@ -30,6 +30,7 @@ export async function openForRequest(
   deps: Deps,
   c: Context<AppEnv>,
   request: ClaudeRequest,
+  options: { automaticCache?: boolean } = {},
 ): Promise<GatewayResult> {
   const forced = c.req.header("x-account-id");
   const principal = c.get("principal");
@@ -53,6 +54,7 @@ export async function openForRequest(
     signal: AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]),
     scope: `${principal.kind === "admin" ? "admin" : "key"}:${principal.id}`,
     keyId: principal.kind === "client" ? principal.id : null,
+    automaticCache: options.automaticCache ?? false,
   });
 }
 

@@ -48,7 +48,9 @@ function ownKey(c: Context<AppEnv>): string | undefined {
 function time(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n)) throw new ApiError("invalid_request_error", `${name}: an ISO time or epoch milliseconds`);
+  if (!Number.isFinite(n)) {
+    throw new ApiError("invalid_request_error", `${name}: an ISO time or epoch milliseconds`);
+  }
   return n;
 }
 
@@ -61,7 +63,10 @@ function seriesQuery(c: Context<AppEnv>, now: number): SeriesQuery {
   const from = time("from", c.req.query("from"), to - (bucket === "hour" ? DAY : 30 * DAY));
   if (from >= to) throw new ApiError("invalid_request_error", "from: must be before to");
   if (to - from > MAX_RANGE[bucket]) {
-    throw new ApiError("invalid_request_error", `from..to: at most ${MAX_RANGE[bucket] / DAY} days with bucket=${bucket}`);
+    throw new ApiError(
+      "invalid_request_error",
+      `from..to: at most ${MAX_RANGE[bucket] / DAY} days with bucket=${bucket}`,
+    );
   }
   const group = c.req.query("group_by");
   if (group !== undefined && !["model", "account", "key", "channel"].includes(group)) {
@@ -82,7 +87,9 @@ export function createUsageRoutes(deps: Deps): Hono<AppEnv> {
     const accountId = c.req.query("account_id");
     const model = c.req.query("model");
     if (accountId) {
-      if (keyId !== undefined) throw new ApiError("permission_error", "account_id: requires an admin session");
+      if (keyId !== undefined) {
+        throw new ApiError("permission_error", "account_id: requires an admin session");
+      }
       filter.accountId = accountId;
     }
     if (model) filter.model = model;

@@ -40,6 +40,8 @@ export interface GatewayRequest {
   scope?: string;
   /** The client key id for the usage record (null for admin sessions). */
   keyId?: string | null;
+  /** Simulate Anthropic's automatic caching for a request without cache markers (OpenAI clients). */
+  automaticCache?: boolean;
 }
 
 /** What a usage record needs to know about a request while it runs. */
@@ -120,7 +122,12 @@ export class MessageGateway {
     try {
       return await this.#open(req, trace);
     } catch (error) {
-      this.#record(req, trace, { usage: { input_tokens: 0, output_tokens: 0 }, stopReason: null, completed: false, error })
+      this.#record(req, trace, {
+        usage: { input_tokens: 0, output_tokens: 0 },
+        stopReason: null,
+        completed: false,
+        error,
+      })
         .catch((e) => this.#d.log.error("usage recording failed", { requestId: req.requestId, error: e }));
       throw error;
     }
@@ -134,7 +141,7 @@ export class MessageGateway {
     if (claimed.length > 0) route.channels = claimed.map((ch) => ch.type);
     route.channels = route.channels.filter((ch) => d.channels[ch] !== undefined);
     const request: ClaudeRequest = { ...req.request, model: route.model };
-    const input = d.accounting.prepare(request, req.scope ?? "", route.model);
+    const input = d.accounting.prepare(request, req.scope ?? "", route.model, req.automaticCache);
     trace.input = input;
     const inputTokens = input.total;
     let lookup: Promise<CacheSimulation | null> | null = null;
@@ -235,7 +242,13 @@ export class MessageGateway {
       new ApiError("overloaded_error", "no account could serve the request", { status: 503 });
   }
 
-  async #finish(account: Account, upstreamModel: string, s: UsageSummary, req: GatewayRequest, trace: RequestTrace) {
+  async #finish(
+    account: Account,
+    upstreamModel: string,
+    s: UsageSummary,
+    req: GatewayRequest,
+    trace: RequestTrace,
+  ) {
     const d = this.#d;
     if (s.completed) {
       await d.lifecycle.success(account);

@@ -48,7 +48,8 @@ export class SqlCacheEntryRepo implements CacheEntryRepo {
     if (entries.length === 0) return;
     const values = entries.map(() => "(?, ?, ?, ?, ?)").join(", ");
     const params = entries.flatMap((e) => [e.key, e.tokens, e.ttlMs, e.expiresAt, now]);
-    const insert = `INSERT INTO ${this.#table} (\`key\`, tokens, ttl_ms, expires_at, last_used) VALUES ${values}`;
+    const insert =
+      `INSERT INTO ${this.#table} (\`key\`, tokens, ttl_ms, expires_at, last_used) VALUES ${values}`;
     // Another instance may have refreshed the same entry meanwhile: keep the later expiry.
     const sql = this.#dialect.kind === "sqlite"
       ? `${insert} ON CONFLICT(\`key\`) DO UPDATE SET tokens = excluded.tokens, ttl_ms = excluded.ttl_ms,
@@ -75,11 +76,16 @@ export class SqlCacheEntryRepo implements CacheEntryRepo {
       `SELECT last_used FROM ${this.#table} ORDER BY last_used ASC LIMIT 1 OFFSET ?`,
       [excess - 1],
     );
-    const evicted = await this.#db.run(`DELETE FROM ${this.#table} WHERE last_used <= ?`, [Number(cut!.last_used)]);
+    const evicted = await this.#db.run(`DELETE FROM ${this.#table} WHERE last_used <= ?`, [
+      Number(cut!.last_used),
+    ]);
     await this.#db.transaction(async (tx) => {
-      const [ev] = await tx.rows(`SELECT value FROM ${this.#meta} WHERE \`key\` = ?${this.#dialect.forUpdate}`, [
-        EVICTIONS_KEY,
-      ]);
+      const [ev] = await tx.rows(
+        `SELECT value FROM ${this.#meta} WHERE \`key\` = ?${this.#dialect.forUpdate}`,
+        [
+          EVICTIONS_KEY,
+        ],
+      );
       const { sql, params } = this.#dialect.upsert(
         this.#meta,
         { key: EVICTIONS_KEY, value: String(Number(ev?.value ?? 0) + evicted) },

@@ -19,7 +19,9 @@ export class SqlSettingRepo implements SettingRepo {
   }
 
   async get(key: string): Promise<string | null> {
-    const [row] = await this.#db.rows(`SELECT value FROM ${this.#table} WHERE \`key\` = ?`, ["setting:" + key]);
+    const [row] = await this.#db.rows(`SELECT value FROM ${this.#table} WHERE \`key\` = ?`, [
+      "setting:" + key,
+    ]);
     return row ? String(row.value) : null;
   }
 

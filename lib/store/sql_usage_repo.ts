@@ -32,7 +32,8 @@ const WATERMARK_KEY = "usage_rollup_until";
 
 const GROUP_COLUMNS = { model: "model", account: "account_id", key: "key_id", channel: "channel" } as const;
 
-const SUMS = `COUNT(*) AS request_count, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+const SUMS =
+  `COUNT(*) AS request_count, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
   SUM(cache_creation_input_tokens) AS cache_creation_input_tokens,
   SUM(cache_read_input_tokens) AS cache_read_input_tokens,
   SUM(COALESCE(cost_usd, 0)) AS cost_usd,
@@ -204,7 +205,9 @@ export class SqlUsageRepo implements UsageRepo {
       const f = this.#filters(filter, false);
       const rows = await this.#db.rows(
         `SELECT model, ${SUMS}, SUM(CASE WHEN outcome <> 'success' THEN 1 ELSE 0 END) AS error_count
-         FROM ${this.#table} WHERE created_at >= ? AND created_at < ?${f.where.map((w) => " AND " + w).join("")}
+         FROM ${this.#table} WHERE created_at >= ? AND created_at < ?${
+          f.where.map((w) => " AND " + w).join("")
+        }
          GROUP BY model`,
         [a, b, ...f.params],
       );
@@ -384,7 +387,9 @@ export class SqlUsageRepo implements UsageRepo {
     if (watermark > 0) start = watermark - REDO_HOURS * HOUR;
     else {
       const [row] = await this.#db.rows(`SELECT MIN(created_at) AS first FROM ${this.#table}`);
-      start = row?.first === null || row?.first === undefined ? end : Math.floor(num(row.first) / HOUR) * HOUR;
+      start = row?.first === null || row?.first === undefined
+        ? end
+        : Math.floor(num(row.first) / HOUR) * HOUR;
     }
     start = Math.max(start, end - MAX_BACKFILL);
     let hours = 0;
@@ -403,7 +408,8 @@ export class SqlUsageRepo implements UsageRepo {
 
   async #rollupHour(hour: number): Promise<void> {
     const range = [hour, hour + HOUR];
-    const dims = "model, COALESCE(account_id, '') AS account_id, COALESCE(key_id, '') AS key_id, channel, outcome";
+    const dims =
+      "model, COALESCE(account_id, '') AS account_id, COALESCE(key_id, '') AS key_id, channel, outcome";
     const rows = await this.#db.rows(
       `SELECT ${dims}, ${SUMS} FROM ${this.#table} WHERE created_at >= ? AND created_at < ?
        GROUP BY model, COALESCE(account_id, ''), COALESCE(key_id, ''), channel, outcome`,
@@ -460,7 +466,9 @@ export class SqlUsageRepo implements UsageRepo {
     // Raw records go only once their hour is rolled up and past the hours a rollup still recomputes.
     const watermark = await this.#watermark();
     const rawLimit = Math.min(rawBefore, watermark - REDO_HOURS * HOUR);
-    const raw = rawLimit > 0 ? await this.#db.run(`DELETE FROM ${this.#table} WHERE created_at < ?`, [rawLimit]) : 0;
+    const raw = rawLimit > 0
+      ? await this.#db.run(`DELETE FROM ${this.#table} WHERE created_at < ?`, [rawLimit])
+      : 0;
     const hourly = await this.#db.run(`DELETE FROM ${this.#hourly} WHERE hour < ?`, [hourlyBefore]);
     return { raw, hourly };
   }

@@ -302,8 +302,14 @@ export interface UsageRepo {
 
 /** The prompt-cache simulation's shared entries (digests and token counts only). */
 export interface CacheEntryRepo {
-  lookup(keys: readonly string[], now: number): Promise<Array<{ key: string; tokens: number; ttlMs: number; expiresAt: number }>>;
-  upsert(entries: ReadonlyArray<{ key: string; tokens: number; ttlMs: number; expiresAt: number }>, now: number): Promise<void>;
+  lookup(
+    keys: readonly string[],
+    now: number,
+  ): Promise<Array<{ key: string; tokens: number; ttlMs: number; expiresAt: number }>>;
+  upsert(
+    entries: ReadonlyArray<{ key: string; tokens: number; ttlMs: number; expiresAt: number }>,
+    now: number,
+  ): Promise<void>;
   /** Live entries and the evictions counted so far. */
   stats(now: number): Promise<{ entries: number; evictions: number }>;
   /** Drops expired entries, then the least recently used beyond `maxEntries`; returns the evicted count. */

@@ -15,14 +15,14 @@
 import type { ClaudeRequest } from "../claude/request_schema.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/types.ts";
-import { type Cost, PriceTable, type BillableUsage } from "./price_table.ts";
+import { type BillableUsage, type Cost, PriceTable } from "./price_table.ts";
 import {
   type PreparedSimulation,
   PromptCacheSimulator,
   type PromptCacheStats,
 } from "./prompt_cache_simulator.ts";
 import { StoreCacheEntryStore } from "./store_cache_entry_store.ts";
-import { calibrationStateSchema, type CalibrationState, TokenCalibration } from "./token_calibration.ts";
+import { type CalibrationState, calibrationStateSchema, TokenCalibration } from "./token_calibration.ts";
 import type { TokenEstimator } from "./token_estimator.ts";
 
 const PRICES_KEY = "pricing";
@@ -77,11 +77,18 @@ export class UsageAccounting {
     return this.#calibration.calibrate(model, estimate);
   }
 
-  /** Counts, calibrates and (when on) prepares the simulation; throws the breakpoint 400s. */
-  prepare(request: ClaudeRequest, keyId: string, model: string): PreparedInput {
+  /**
+   * Counts, calibrates and (when on) prepares the simulation; throws the breakpoint 400s. `automatic` caches
+   * a request that carries no markers as Anthropic's automatic caching does (a breakpoint on the last
+   * block): OpenAI clients cannot mark blocks, and OpenAI caches long prompts on its own.
+   */
+  prepare(request: ClaudeRequest, keyId: string, model: string, automatic = false): PreparedInput {
     const estimate = this.#o.estimator.countRequest(request);
     const total = this.inputTotal(model, estimate);
-    const simulation = this.simulator?.prepare({ request, keyId, model, total }) ?? null;
+    const simulated = automatic && request.extra["cache_control"] === undefined
+      ? { ...request, extra: { ...request.extra, cache_control: { type: "ephemeral" } } }
+      : request;
+    const simulation = this.simulator?.prepare({ request: simulated, keyId, model, total }) ?? null;
     return { total, estimate, simulation };
   }
 

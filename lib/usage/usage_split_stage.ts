@@ -33,7 +33,10 @@ export function scaleSplit(split: CacheUsage, total: number): CacheUsage {
     input_tokens: total - read - creation,
     cache_read_input_tokens: read,
     cache_creation_input_tokens: creation,
-    cache_creation: { ephemeral_5m_input_tokens: creation - Math.min(oneHour, creation), ephemeral_1h_input_tokens: Math.min(oneHour, creation) },
+    cache_creation: {
+      ephemeral_5m_input_tokens: creation - Math.min(oneHour, creation),
+      ephemeral_1h_input_tokens: Math.min(oneHour, creation),
+    },
   };
 }
 
@@ -52,7 +55,8 @@ export class UsageSplitStage extends TransformStream<ClaudeStreamEvent, ClaudeSt
         }
         if (event.type === "message_delta") {
           const u = event.usage;
-          const reported = u.input_tokens + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0);
+          const reported = u.input_tokens + (u.cache_read_input_tokens ?? 0) +
+            (u.cache_creation_input_tokens ?? 0);
           let numbers = split;
           if (u.input_tokens > 0 && reported !== estimate) {
             observed.upstreamInput = reported;
