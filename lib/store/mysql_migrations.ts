@@ -278,6 +278,8 @@ const MIGRATIONS: readonly Migration[] = [
         INDEX idx_usage_hourly_key (key_id, hour)
       ) ${TABLE_OPTIONS}`,
     );
+    // Whole days of the hourly rows, for day buckets over long ranges (`hour` is the day's start).
+    await mysqlExec(conn, "CREATE TABLE IF NOT EXISTS amq2api_usage_daily LIKE amq2api_usage_hourly");
     await mysqlExec(
       conn,
       `CREATE TABLE IF NOT EXISTS amq2api_cache_entries (

@@ -195,6 +195,10 @@ const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
       );
       CREATE INDEX IF NOT EXISTS idx_usage_hourly_key ON usage_hourly(key_id, hour);
+      CREATE TABLE IF NOT EXISTS usage_daily AS SELECT * FROM usage_hourly WHERE 0;
+      CREATE UNIQUE INDEX IF NOT EXISTS idx_usage_daily_pk
+        ON usage_daily(hour, model, account_id, key_id, channel, outcome);
+      CREATE INDEX IF NOT EXISTS idx_usage_daily_key ON usage_daily(key_id, hour);
       CREATE TABLE IF NOT EXISTS cache_entries (
         key TEXT PRIMARY KEY,
         tokens INTEGER NOT NULL,

@@ -287,6 +287,8 @@ export interface LoginAttemptRepo {
 
 export interface UsageRepo {
   record(row: UsageRecord): Promise<void>;
+  /** Many records in one transaction (imports, benches). */
+  recordMany(rows: readonly UsageRecord[]): Promise<void>;
   summary(since: number, filter?: UsageFilter): Promise<UsageSummaryRow[]>;
   recent(limit: number, filter?: UsageFilter): Promise<Array<UsageRecord & { id: number }>>;
   /** Buckets of usage: hourly aggregates before the rollup watermark, raw records after it. */

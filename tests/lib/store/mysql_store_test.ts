@@ -104,6 +104,7 @@ Deno.test({
         "amq2api_oauth_states",
         "amq2api_schema_version",
         "amq2api_store_versions",
+        "amq2api_usage_daily",
         "amq2api_usage_hourly",
         "amq2api_usage_records",
       ]);
@@ -127,7 +128,7 @@ Deno.test({
       const stores = await Promise.all([openMysqlStore(url), openMysqlStore(url), openMysqlStore(url)]);
       try {
         for (const store of stores) assert.equal(await store.schemaVersion(), MYSQL_SCHEMA_VERSION);
-        assert.equal((await tablesOf(admin, name)).length, 15);
+        assert.equal((await tablesOf(admin, name)).length, 16);
         assert.deepEqual(await rows(admin, `SELECT version FROM ${name}.amq2api_schema_version`), [
           { version: MYSQL_SCHEMA_VERSION },
         ]);

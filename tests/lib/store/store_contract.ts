@@ -523,12 +523,25 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
       assert.deepEqual(own.map((r) => [r.requests, r.cache_read_input_tokens]), [[1, 50]]);
       const summary = await store.usage.summary(t0, { keyId: "k1" });
       assert.deepEqual(summary.map((r) => [r.request_count, r.error_count, r.cost_usd]), [[3, 1, 1]]);
+      // Once the day is complete it is also rolled up whole; day buckets and summaries read it.
+      const dayQuery = { bucket: "day" as const, from: t0, to: t0 + 48 * H, groupBy: "model" as const };
+      const dayBefore = await store.usage.series(dayQuery);
+      await store.usage.rollup(t0 + 24 * H + 10);
+      const dayAfter = await store.usage.series(dayQuery);
+      assert.deepEqual(counts(dayAfter), counts(dayBefore));
+      assert.deepEqual(dayAfter.map((r) => [r.requests, r.errors]), [[4, { throttled: 1 }]]);
+      assert.deepEqual(
+        (await store.usage.summary(t0, { keyId: "k1" })).map((
+          r,
+        ) => [r.request_count, r.error_count, r.cost_usd]),
+        [[3, 1, 1]],
+      );
       // Retention: raw records of rolled-up hours go (not those of the hours a rollup still recomputes); the
       // aggregates still answer.
       const pruned = await store.usage.prune(t0 + 2 * H, t0 - H);
-      assert.deepEqual(pruned, { raw: 2, hourly: 0 });
+      assert.deepEqual(pruned, { raw: 3, hourly: 0 });
       assert.deepEqual(await store.usage.series({ bucket: "hour", from: t0, to: t0 + 4 * H }), after);
-      assert.equal((await store.usage.recent(10)).length, 2);
+      assert.equal((await store.usage.recent(10)).length, 1);
       assert.deepEqual(await store.usage.prune(t0 + 2 * H, t0 + 2 * H), { raw: 0, hourly: 3 });
     },
   );
