@@ -72,13 +72,19 @@ export class SqlCacheEntryRepo implements CacheEntryRepo {
     const [row] = await this.#db.rows(`SELECT COUNT(*) AS n FROM ${this.#table}`);
     const excess = Number(row?.n ?? 0) - maxEntries;
     if (excess <= 0) return { expired, evicted: 0 };
-    const [cut] = await this.#db.rows(
-      `SELECT last_used FROM ${this.#table} ORDER BY last_used ASC LIMIT 1 OFFSET ?`,
-      [excess - 1],
-    );
-    const evicted = await this.#db.run(`DELETE FROM ${this.#table} WHERE last_used <= ?`, [
-      Number(cut!.last_used),
-    ]);
+    // Least recently used first, in batches (a cut by time alone would also take every tie).
+    let evicted = 0;
+    while (evicted < excess) {
+      const keys = (await this.#db.rows(
+        `SELECT \`key\` FROM ${this.#table} ORDER BY last_used ASC, expires_at ASC LIMIT ?`,
+        [Math.min(1000, excess - evicted)],
+      )).map((r) => String(r.key));
+      if (keys.length === 0) break;
+      evicted += await this.#db.run(
+        `DELETE FROM ${this.#table} WHERE \`key\` IN (${keys.map(() => "?").join(", ")})`,
+        keys,
+      );
+    }
     await this.#db.transaction(async (tx) => {
       const [ev] = await tx.rows(
         `SELECT value FROM ${this.#meta} WHERE \`key\` = ?${this.#dialect.forUpdate}`,

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { helloUpstream } from "../_helpers/hello_upstream.ts";
-import { adminSession, json, makeTestApp } from "../_helpers/test_app.ts";
+import { adminSession, Clock, json, makeTestApp } from "../_helpers/test_app.ts";
+import { runUsageMaintenance } from "../../lib/usage/usage_maintenance_job.ts";
 
 const KEY_A = "sk-usage-key-a-0123456789";
 const KEY_B = "sk-usage-key-b-0123456789";
@@ -154,5 +155,91 @@ Deno.test("usage routes: ENABLE_CACHE_SIMULATION=false reports every input token
   } finally {
     await t.close();
     await upstream.stop();
+  }
+});
+
+/** An OpenAI-format upstream that reports no usage, so no calibration moves the counts between turns. */
+function quietUpstream(): { url: string; stop: () => Promise<void> } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.json();
+    const chunks = [
+      { choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, finish_reason: "stop" }] },
+    ];
+    const body = chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join("") + "data: [DONE]\n\n";
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}/v1`, stop: () => server.shutdown() };
+}
+
+Deno.test("usage routes: shared cache entries expire 5 minutes after their last use, each hit refreshes them", async () => {
+  const upstream = quietUpstream();
+  const clock = new Clock();
+  const t = makeTestApp({ clock, env: { API_KEY: KEY_A } });
+  try {
+    await t.store.accounts.create({
+      type: "custom_api",
+      clientSecret: "sk-test",
+      other: { api_base: upstream.url, format: "openai", model: "gpt-x" },
+    });
+    const first = await ask(t, KEY_A);
+    await settle();
+    clock.advance(4 * 60_000);
+    assert.equal((await ask(t, KEY_A)).cache_read_input_tokens, first.cache_creation_input_tokens);
+    await settle();
+    clock.advance(4 * 60_000); // 8 minutes after the write, 4 after the refreshing hit
+    assert.equal((await ask(t, KEY_A)).cache_read_input_tokens, first.cache_creation_input_tokens);
+    await settle();
+    clock.advance(5 * 60_000 + 1);
+    const expired = await ask(t, KEY_A);
+    assert.equal(expired.cache_read_input_tokens, 0);
+    assert.equal(expired.cache_creation_input_tokens, first.cache_creation_input_tokens);
+  } finally {
+    await t.close();
+    await upstream.stop();
+  }
+});
+
+Deno.test("usage maintenance: one instance at a time by lease; rollup, retention and the cache cap", async () => {
+  const clock = new Clock();
+  const t = makeTestApp({ clock });
+  try {
+    const H = 3_600_000;
+    const base = {
+      account_id: "a",
+      model: "m",
+      channel: "amazonq",
+      input_tokens: 1,
+      output_tokens: 1,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    };
+    await t.store.usage.record({ ...base, created_at: clock.t - 40 * 24 * H });
+    await t.store.usage.record({ ...base, created_at: clock.t - 2 * H });
+    await t.store.cacheEntries.upsert(
+      ["1", "2", "3"].map((k, i) => ({
+        key: k.repeat(32),
+        tokens: 2000,
+        ttlMs: 300_000,
+        expiresAt: clock.t + 60_000 * (i + 1),
+      })),
+      clock.t,
+    );
+    const deps = { store: t.store, now: clock.now, retentionDays: 30, cacheMaxEntries: 2 };
+    // Another instance holds the lease: this one skips.
+    assert.ok(await t.store.leases.acquire("usage-maintenance", "other", clock.t, 60_000));
+    assert.equal((await runUsageMaintenance({ ...deps, holder: "me" })).ran, false);
+    await t.store.leases.release("usage-maintenance", "other");
+    const result = await runUsageMaintenance({ ...deps, holder: "me" });
+    assert.equal(result.ran, true);
+    assert.ok(result.hoursRolledUp > 0);
+    assert.equal(result.rawDeleted, 1, "the record older than 30 days");
+    assert.equal(result.cacheEvicted, 1);
+    // Rerunning changes nothing; the old record's hour is still in the aggregates.
+    const again = await runUsageMaintenance({ ...deps, holder: "me" });
+    assert.deepEqual([again.rawDeleted, again.cacheEvicted], [0, 0]);
+    const all = await t.store.usage.summary(0);
+    assert.equal(all[0]!.request_count, 2);
+  } finally {
+    await t.close();
   }
 });
