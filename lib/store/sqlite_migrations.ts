@@ -193,11 +193,31 @@ const MIGRATIONS: readonly Migration[] = [
         ttfb_p50 REAL,
         ttfb_p95 REAL,
         PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
-      );
+      ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS idx_usage_hourly_key ON usage_hourly(key_id, hour);
-      CREATE TABLE IF NOT EXISTS usage_daily AS SELECT * FROM usage_hourly WHERE 0;
-      CREATE UNIQUE INDEX IF NOT EXISTS idx_usage_daily_pk
-        ON usage_daily(hour, model, account_id, key_id, channel, outcome);
+      -- Whole days of the hourly rows (hour is the start of the day). Both are clustered on their key, so a
+      -- time range is read in place, without a lookup per row.
+      CREATE TABLE IF NOT EXISTS usage_daily (
+        hour INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        request_count INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_creation_input_tokens INTEGER NOT NULL,
+        cache_read_input_tokens INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        unpriced_count INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL,
+        cache_misses INTEGER NOT NULL,
+        ttfb_count INTEGER NOT NULL,
+        ttfb_p50 REAL,
+        ttfb_p95 REAL,
+        PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
+      ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS idx_usage_daily_key ON usage_daily(key_id, hour);
       CREATE TABLE IF NOT EXISTS cache_entries (
         key TEXT PRIMARY KEY,
