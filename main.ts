@@ -22,6 +22,7 @@ import { ConfigError } from "./lib/errors.ts";
 import { JsonLogger } from "./lib/log.ts";
 import { openStore } from "./lib/store/open_store.ts";
 import { TokenEstimator } from "./lib/usage/token_estimator.ts";
+import { runUsageMaintenance } from "./lib/usage/usage_maintenance_job.ts";
 
 const startedAt = performance.now();
 const env = new Map(CONFIG_VARIABLES.map((name) => [name, Deno.env.get(name)]));
@@ -120,6 +121,17 @@ if (fetchGeminiQuota) {
 Deno.cron("prune", "17 * * * *", { signal: shutdown.signal }, async () => {
   await store.sessions.deleteExpired(Date.now());
   await store.accounts.pruneCalls(Date.now() - 7 * 86_400_000);
+});
+
+// Usage roll-up and retention, prompt-cache bounds: one instance at a time (lease), idempotent.
+Deno.cron("usage-maintenance", "*/5 * * * *", { signal: shutdown.signal }, async () => {
+  await runUsageMaintenance({
+    store,
+    now: Date.now,
+    holder,
+    retentionDays: config.usageRetentionDays,
+    cacheMaxEntries: config.cacheMaxEntries,
+  }).catch((error) => log.error("usage maintenance failed", { error }));
 });
 
 const app = createApp(deps);

@@ -10,13 +10,22 @@
  * `countRequest` of the same request: the simulation's total equals that count, so a gateway that simulates
  * need not count separately.
  *
- * Run: `npx -y deno@2.9.6 bench --allow-read bench/prompt_cache_bench.ts`.
+ * A second measurement times the path the gateway runs: `UsageAccounting.prepare` (count, calibration,
+ * breakpoint validation, digests) + `simulate()` + `commit()` against the SQLite store (`:memory:`), i.e. one
+ * `SELECT ... IN` and one multi-row upsert, and prints it next to the plain count the gateway did before the
+ * simulation was wired in; the difference is what the simulation adds per request. Nothing runs per stream
+ * event (`UsageSplitStage` only copies numbers into `message_start` and `message_delta`).
+ *
+ * Run: `npx -y deno@2.9.6 bench --allow-read --allow-write --allow-env bench/prompt_cache_bench.ts`.
  */
 import { normalizeClaudeRequest } from "../lib/claude/normalize_request.ts";
 import type { RawCountTokensRequest } from "../lib/claude/request_schema.ts";
 import { MemoryCacheEntryStore } from "../lib/usage/memory_cache_entry_store.ts";
 import { PromptCacheSimulator } from "../lib/usage/prompt_cache_simulator.ts";
 import { TokenEstimator } from "../lib/usage/token_estimator.ts";
+import { UsageAccounting } from "../lib/usage/usage_accounting.ts";
+import { openSqliteStore } from "../lib/store/sqlite_store.ts";
+import { NullLogger } from "../lib/log.ts";
 
 /** Deterministic PRNG (mulberry32). */
 function seeded(seed: number): () => number {
@@ -143,6 +152,49 @@ async function step(i: number, time: (run: () => Promise<void>) => Promise<void>
       `hit rate ${(stats.hitRate * 100).toFixed(0)} %); countRequest on the same request: median ` +
       `${counts[100]!.toFixed(3)} ms`,
   );
+}
+
+// The wired path: what `MessageGateway.open` runs, against the SQL store, versus the plain count.
+{
+  const store = openSqliteStore(":memory:", { now: () => clock });
+  const accounting = new UsageAccounting({
+    store,
+    estimator,
+    now: () => clock,
+    log: new NullLogger(),
+    simulate: true,
+  });
+  const wired: number[] = [];
+  const plain: number[] = [];
+  for (let i = 0; i < 420; i++) {
+    const request = normalizeClaudeRequest(JSON.parse(bodies[i % bodies.length]!) as RawCountTokensRequest);
+    estimator.countRequest(request); // `openForRequest` counts ahead (countRequestAsync)
+    clock += 2_000;
+    let start = performance.now();
+    estimator.countRequest(request);
+    const countMs = performance.now() - start;
+    start = performance.now();
+    const input = accounting.prepare(request, "key:bench", "claude-sonnet-4-5");
+    const simulation = await input.simulation!.simulate();
+    await simulation.commit();
+    const wiredMs = performance.now() - start;
+    if (i >= 20) {
+      wired.push(wiredMs);
+      plain.push(countMs);
+    }
+  }
+  wired.sort((a, b) => a - b);
+  plain.sort((a, b) => a - b);
+  const stats = await accounting.cacheStats();
+  // deno-lint-ignore no-console
+  console.log(
+    `wired path (prepare + SQLite lookup + upsert): median ${wired[200]!.toFixed(3)} ms, p95 ${
+      wired[380]!.toFixed(3)
+    } ms; the count alone: median ${plain[200]!.toFixed(3)} ms; added by the simulation: median ${
+      (wired[200]! - plain[200]!).toFixed(3)
+    } ms (hit rate ${(stats.hitRate * 100).toFixed(0)} %)`,
+  );
+  await store.close();
 }
 
 let n = 0;

@@ -17,6 +17,7 @@ import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import type { DeviceLoginSessions } from "./amazonq/device_login_sessions.ts";
 import type { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
+import type { UsageAccounting } from "./usage/usage_accounting.ts";
 
 /** Tests a custom account's upstream with a tiny request. */
 export type AccountTester = (account: Account) => Promise<Record<string, unknown>>;
@@ -32,6 +33,7 @@ export interface Deps {
   keyLimits: KeyLimits;
   admin: AdminAuth;
   gateway: MessageGateway;
+  accounting: UsageAccounting;
   pool: AccountPool;
   lifecycle: AccountLifecycle;
   routing: RoutingState;

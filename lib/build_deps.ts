@@ -22,7 +22,7 @@ import type { AccountType, Store } from "./store/types.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import { KeyLimits } from "./keys/key_limits.ts";
 import type { PriceFunction } from "./keys/key_admission.ts";
-import { PriceTable } from "./usage/price_table.ts";
+import { UsageAccounting } from "./usage/usage_accounting.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
 export interface BackendParts {
@@ -83,6 +83,14 @@ export function buildDeps(input: BuildDepsInput): Deps {
   const tokens = new TokenManager(store, refreshers, now, { leadMs: 60_000 });
   const backends = input.backends({ tokens, fetch: fetchFn, now, store });
   Object.assign(refreshers, backends.refreshers);
+  const accounting = new UsageAccounting({
+    store,
+    estimator: input.estimator,
+    now,
+    log,
+    simulate: config.cacheSimulation,
+    syncMs: Math.max(config.cacheStalenessMs, 5_000),
+  });
   const gateway = new MessageGateway({
     store,
     pool,
@@ -90,19 +98,20 @@ export function buildDeps(input: BuildDepsInput): Deps {
     routing,
     channels: backends.channels,
     estimator: input.estimator,
+    accounting,
     log,
     now,
     maxAttempts: config.maxFailoverAttempts,
   });
   const clientKeys = new ClientKeyAuth(config.apiKeys, store, { stalenessMs: config.cacheStalenessMs, now });
-  const prices = new PriceTable();
   const keyLimits = new KeyLimits({
     store,
     keys: clientKeys,
     now,
     queueTimeoutMs: config.keyQueueTimeoutMs,
+    // Budgets are priced with the same table as the usage records (the admin's edits included).
     price: input.price ?? ((usage, model) => {
-      const cost = prices.cost(usage, model);
+      const cost = accounting.currentPrices.cost(usage, model);
       return cost.priced ? cost.usd : null;
     }),
     log,
@@ -117,6 +126,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
     keyLimits,
     admin: new AdminAuth(store, new PasswordHasher({ cost: input.passwordCost ?? 1 << 15 }), now),
     gateway,
+    accounting,
     pool,
     lifecycle,
     routing,

@@ -57,6 +57,12 @@ export interface Config {
   /** Refresh tokens that expire within this many ms. */
   readonly refreshLeadMs: number;
   readonly refreshCron: string;
+  /** Simulate Anthropic's prompt cache for upstreams that report no cache numbers (`ENABLE_CACHE_SIMULATION`). */
+  readonly cacheSimulation: boolean;
+  /** Most prompt-cache entries kept in the store (`CACHE_SIMULATION_MAX_ENTRIES`). */
+  readonly cacheMaxEntries: number;
+  /** Days raw usage records are kept before only their hourly aggregates remain. */
+  readonly usageRetentionDays: number;
   readonly amazonq: {
     readonly refreshToken: string | undefined;
     readonly clientId: string | undefined;
@@ -114,6 +120,9 @@ export const CONFIG_VARIABLES = [
   "ENABLE_AUTO_REFRESH",
   "REFRESH_LEAD_MINUTES",
   "REFRESH_CRON",
+  "ENABLE_CACHE_SIMULATION",
+  "CACHE_SIMULATION_MAX_ENTRIES",
+  "USAGE_RETENTION_DAYS",
   "AMAZONQ_REFRESH_TOKEN",
   "AMAZONQ_CLIENT_ID",
   "AMAZONQ_CLIENT_SECRET",
@@ -263,6 +272,9 @@ export function parseConfig(get: EnvGetter): Config {
     autoRefresh: r.bool("ENABLE_AUTO_REFRESH", true),
     refreshLeadMs: r.int("REFRESH_LEAD_MINUTES", 10, 1, 24 * 60) * 60_000,
     refreshCron,
+    cacheSimulation: r.bool("ENABLE_CACHE_SIMULATION", true),
+    cacheMaxEntries: r.int("CACHE_SIMULATION_MAX_ENTRIES", 200_000, 100, 10_000_000),
+    usageRetentionDays: r.int("USAGE_RETENTION_DAYS", 30, 1, 365),
     amazonq: {
       refreshToken: r.str("AMAZONQ_REFRESH_TOKEN"),
       clientId: r.str("AMAZONQ_CLIENT_ID"),

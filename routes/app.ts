@@ -30,6 +30,8 @@ import { createOwnKeyRoutes } from "./own_key.ts";
 import { createStaticPageRoutes } from "./static_pages.ts";
 import { createTelemetryRoutes } from "./telemetry.ts";
 import { createUsageRoutes } from "./usage.ts";
+import { createPricingRoutes } from "./pricing.ts";
+import { createCacheStatsRoutes } from "./cache_stats.ts";
 import { createAmazonQOnboardingRoutes } from "./amazonq_onboarding.ts";
 import { createGeminiOAuthRoutes } from "./gemini_oauth.ts";
 import { createGeminiQuotaRoutes } from "./gemini_quota.ts";
@@ -154,7 +156,6 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   // POST /v1/messages/count_tokens
   app.route("/", createMessageRoutes(deps));
   app.route("/", createResponsesRoutes(deps)); // POST /v1/responses
-  app.route("/", createUsageRoutes(deps)); // GET /v1/usage · GET /v1/usage/recent
   app.route("/", createOwnKeyRoutes(deps)); // GET /v1/key
   app.route("/", createOpenAIChatRoutes(deps)); // POST /v1/chat/completions
 
@@ -173,5 +174,15 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   }
   // GET /v2/accounts/:id/quota
   if (deps.fetchGeminiQuota) app.route("/", createGeminiQuotaRoutes(deps, deps.fetchGeminiQuota));
+  app.route("/", createPricingRoutes(deps)); // GET /v2/pricing · PUT /v2/pricing
+  // The old project's path, outside /v2: admin session only as well.
+  app.use("/admin/cache/*", auth.admin());
+  app.route("/", createCacheStatsRoutes(deps)); // GET /admin/cache/stats
+
+  // ---------------------------------------------------------------- Both groups.
+  // Mounted after both middlewares: `/v1/usage*` are client routes (a key sees its own usage), and
+  // `/v2/usage/series` is an admin one.
+  // GET /v1/usage · GET /v1/usage/recent · GET /v1/usage/series · GET /v2/usage/series
+  app.route("/", createUsageRoutes(deps));
   return app;
 }

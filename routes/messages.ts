@@ -61,6 +61,7 @@ export async function openForRequest(
   c: Context<AppEnv>,
   request: ClaudeRequest,
   forcedChannel?: AccountType,
+  options: { automaticCache?: boolean } = {},
 ): Promise<AdmittedResult> {
   const forced = c.req.header("x-account-id");
   const principal = c.get("principal");
@@ -105,6 +106,9 @@ export async function openForRequest(
       allowedChannels: admission.allowedChannels,
       clientHeaders,
       signal,
+      scope: `${principal.kind === "admin" ? "admin" : "key"}:${principal.id}`,
+      keyId: principal.kind === "client" ? principal.id : null,
+      automaticCache: options.automaticCache ?? false,
     });
   } catch (error) {
     admission.release();
@@ -164,7 +168,8 @@ export function createMessageRoutes(deps: Deps): Hono<AppEnv> {
   app.post("/v1/messages/count_tokens", async (c) => {
     const raw = await readJsonBody(c, countTokensRequestSchema);
     const request = normalizeClaudeRequest(raw);
-    return c.json({ input_tokens: await deps.estimator.countRequestAsync(request) });
+    // The same number `message_start` reports for this request (calibrated; cache parts included).
+    return c.json({ input_tokens: await deps.gateway.countInput(request) });
   });
 
   return app;

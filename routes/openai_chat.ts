@@ -21,7 +21,7 @@ export function createOpenAIChatRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/v1/chat/completions", async (c) => {
     const inbound = openAIRequestToClaude(await readJson(c));
-    const result = await openForRequest(deps, c, inbound.request);
+    const result = await openForRequest(deps, c, inbound.request, undefined, { automaticCache: true });
     const id = "chatcmpl-" + result.messageId.slice(4);
     const created = Math.floor(deps.now() / 1000);
     if (!inbound.stream) {

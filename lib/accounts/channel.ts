@@ -38,6 +38,11 @@ export interface Channel {
    */
   claims?(request: ClaudeRequest): boolean;
   /**
+   * True when this account's upstream reports real prompt-cache numbers (a Claude-format API): its usage is
+   * passed through untouched instead of simulated.
+   */
+  reportsCacheUsage?(account: Account): boolean;
+  /**
    * Opens the upstream call. Resolves when the upstream accepted it (HTTP status checked); rejects with an
    * `UpstreamError` otherwise. The returned stream starts with `message_start` and, if it completes,
    * ends with `message_delta` and `message_stop`; on a failure it errors instead of ending.

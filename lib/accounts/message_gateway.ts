@@ -6,6 +6,11 @@
  * records it against the account and the next account is tried, up to `maxAttempts`; the client sees only the
  * final outcome. Once committed, the stream runs through `UsageMeter`, which records usage and the call
  * outcome once at the end and gives the pool its slot back.
+ *
+ * Accounting: before an account is chosen the request is counted (calibrated) and its cache breakpoints
+ * validated; for a channel whose upstream reports no cache numbers the prompt-cache lookup runs alongside
+ * the upstream call, the split goes into the stream's usage (`UsageSplitStage`) and the cache entries are
+ * written once the head was read. Every request, served or not, ends in one usage record.
  */
 import type { ClaudeStreamEvent } from "../claude/events.ts";
 import type { ClaudeRequest } from "../claude/request_schema.ts";
@@ -15,6 +20,9 @@ import type { Logger } from "../log.ts";
 import type { RoutingState } from "../routing/routing_state.ts";
 import type { Account, AccountType, Store } from "../store/types.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
+import type { PreparedInput, UsageAccounting } from "../usage/usage_accounting.ts";
+import { type UsageObservation, UsageSplitStage } from "../usage/usage_split_stage.ts";
+import type { CacheSimulation, CacheUsage } from "../usage/prompt_cache_simulator.ts";
 import type { AccountLifecycle } from "./account_lifecycle.ts";
 import type { AccountPool } from "./account_pool.ts";
 import type { Channel } from "./channel.ts";
@@ -32,6 +40,25 @@ export interface GatewayRequest {
   allowedChannels?: readonly string[];
   clientHeaders: Record<string, string>;
   signal: AbortSignal;
+  /** Whose prompt cache and usage this is: `key:<client key id>` or `admin:<admin id>`. */
+  scope?: string;
+  /** The client key id for the usage record (null for admin sessions). */
+  keyId?: string | null;
+  /** Simulate Anthropic's automatic caching for a request without cache markers (OpenAI clients). */
+  automaticCache?: boolean;
+}
+
+/** What a usage record needs to know about a request while it runs. */
+interface RequestTrace {
+  started: number;
+  at: number;
+  input: PreparedInput | null;
+  account: Account | null;
+  upstreamModel: string | null;
+  ttfbMs: number | null;
+  cache: "simulated" | "upstream" | null;
+  observed: UsageObservation;
+  model: string;
 }
 
 export interface GatewayResult {
@@ -48,6 +75,7 @@ export interface GatewayDeps {
   routing: RoutingState;
   channels: Partial<Record<AccountType, Channel>>;
   estimator: TokenEstimator;
+  accounting: UsageAccounting;
   log: Logger;
   now: () => number;
   maxAttempts: number;
@@ -78,7 +106,40 @@ export class MessageGateway {
     this.#d = deps;
   }
 
+  /** The input tokens `message_start` will report for this request (what `count_tokens` answers). */
+  async countInput(request: ClaudeRequest): Promise<number> {
+    const router = await this.#d.routing.router();
+    const model = router.route(request.model).model;
+    return this.#d.accounting.inputTotal(model, await this.#d.estimator.countRequestAsync(request));
+  }
+
   async open(req: GatewayRequest): Promise<GatewayResult> {
+    const trace: RequestTrace = {
+      started: performance.now(),
+      at: this.#d.now(),
+      input: null,
+      account: null,
+      upstreamModel: null,
+      ttfbMs: null,
+      cache: null,
+      observed: { upstreamInput: null },
+      model: req.request.model,
+    };
+    try {
+      return await this.#open(req, trace);
+    } catch (error) {
+      this.#record(req, trace, {
+        usage: { input_tokens: 0, output_tokens: 0 },
+        stopReason: null,
+        completed: false,
+        error,
+      })
+        .catch((e) => this.#d.log.error("usage recording failed", { requestId: req.requestId, error: e }));
+      throw error;
+    }
+  }
+
+  async #open(req: GatewayRequest, trace: RequestTrace): Promise<GatewayResult> {
     const d = this.#d;
     const router = await d.routing.router();
     const route = router.route(req.request.model);
@@ -98,7 +159,10 @@ export class MessageGateway {
       );
     }
     const request: ClaudeRequest = { ...req.request, model: route.model };
-    const inputTokens = d.estimator.countRequest(request);
+    const input = d.accounting.prepare(request, req.scope ?? "", route.model, req.automaticCache);
+    trace.input = input;
+    const inputTokens = input.total;
+    let lookup: Promise<CacheSimulation | null> | null = null;
     const messageId = newMessageId();
     const tried = new Set<string>();
     let lastError: unknown = null;
@@ -120,10 +184,20 @@ export class MessageGateway {
         throw error;
       }
       tried.add(lease.account.id);
+      trace.account = lease.account;
+      trace.upstreamModel = lease.upstreamModel;
       const channel = d.channels[lease.account.type];
       if (!channel) {
         lease.release(false);
         throw new ApiError("api_error", `no backend for ${lease.account.type} accounts`, { status: 503 });
+      }
+      // Run the cache lookup while the upstream answers; a passthrough upstream reports real numbers.
+      const passthrough = channel.reportsCacheUsage?.(lease.account) ?? false;
+      if (!passthrough && input.simulation && !lookup) {
+        lookup = input.simulation.simulate().catch((error) => {
+          d.log.warn("prompt cache lookup failed", { requestId: req.requestId, error });
+          return null;
+        });
       }
       try {
         const stream = await channel.open({
@@ -137,13 +211,25 @@ export class MessageGateway {
           signal: req.signal,
         });
         const head = await peekStream(stream, d.commitAfterMs ?? 10_000);
+        trace.ttfbMs = performance.now() - trace.started;
         const account = lease.account;
         const upstreamModel = lease.upstreamModel;
-        const events = head.pipeThrough(
+        let usageStream = head;
+        if (!passthrough) {
+          const simulation = lookup ? await lookup : null;
+          simulation?.commit().catch((error) =>
+            d.log.warn("prompt cache write failed", { requestId: req.requestId, error })
+          );
+          trace.cache = simulation ? "simulated" : null;
+          usageStream = head.pipeThrough(
+            new UsageSplitStage(simulation?.usage ?? plainInput(inputTokens), inputTokens, trace.observed),
+          );
+        } else trace.cache = "upstream";
+        const events = usageStream.pipeThrough(
           new UsageMeter((summary) => {
             // A client that went away says nothing about the account's health.
             lease.release(summary.completed || asUpstreamError(summary.error) === null);
-            this.#finish(account, upstreamModel, route.model, summary, req.requestId).catch((error) =>
+            this.#finish(account, upstreamModel, summary, req, trace).catch((error) =>
               d.log.error("usage recording failed", { requestId: req.requestId, error })
             );
           }),
@@ -174,31 +260,88 @@ export class MessageGateway {
       new ApiError("overloaded_error", "no account could serve the request", { status: 503 });
   }
 
-  async #finish(account: Account, upstreamModel: string, model: string, s: UsageSummary, requestId: string) {
+  async #finish(
+    account: Account,
+    upstreamModel: string,
+    s: UsageSummary,
+    req: GatewayRequest,
+    trace: RequestTrace,
+  ) {
     const d = this.#d;
     if (s.completed) {
       await d.lifecycle.success(account);
-      await d.store.usage.record({
-        account_id: account.id,
-        model,
-        channel: account.type,
-        input_tokens: s.usage.input_tokens,
-        output_tokens: s.usage.output_tokens,
-        cache_creation_input_tokens: s.usage.cache_creation_input_tokens ?? 0,
-        cache_read_input_tokens: s.usage.cache_read_input_tokens ?? 0,
-        created_at: d.now(),
-      });
-      return;
+    } else {
+      const upstream = asUpstreamError(s.error);
+      if (upstream) {
+        d.log.warn("upstream stream failed", {
+          requestId: req.requestId,
+          accountId: account.id,
+          kind: upstream.kind,
+          error: upstream.message,
+        });
+        await d.lifecycle.failure(account, upstream, upstreamModel);
+      }
     }
-    const upstream = asUpstreamError(s.error);
-    if (upstream) {
-      d.log.warn("upstream stream failed", {
-        requestId,
-        accountId: account.id,
-        kind: upstream.kind,
-        error: upstream.message,
-      });
-      await d.lifecycle.failure(account, upstream, upstreamModel);
-    }
+    await this.#record(req, trace, s);
   }
+
+  /** Writes the request's one usage record (served or not) and feeds the calibration. */
+  async #record(req: GatewayRequest, trace: RequestTrace, s: UsageSummary): Promise<void> {
+    const d = this.#d;
+    const u = s.usage;
+    const input = trace.input;
+    const model = trace.model;
+    const reported = u.input_tokens + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0);
+    let inputSource: "upstream" | "estimate" | null = null;
+    if (trace.cache === "upstream") {
+      inputSource = "upstream";
+      if (input && reported > 0) d.accounting.observe(model, input.estimate, reported);
+    } else if (trace.observed.upstreamInput !== null) {
+      inputSource = "upstream";
+      if (input) d.accounting.observe(model, input.estimate, trace.observed.upstreamInput);
+    } else if (trace.ttfbMs !== null) inputSource = "estimate";
+    const cost = await d.accounting.cost(u, model, trace.upstreamModel);
+    await d.store.usage.record({
+      account_id: trace.account?.id ?? null,
+      model,
+      channel: trace.account?.type ?? "none",
+      input_tokens: u.input_tokens,
+      output_tokens: u.output_tokens,
+      cache_creation_input_tokens: u.cache_creation_input_tokens ?? 0,
+      cache_read_input_tokens: u.cache_read_input_tokens ?? 0,
+      created_at: trace.at,
+      key_id: req.keyId ?? null,
+      upstream_model: trace.upstreamModel,
+      request_id: req.requestId,
+      cache_creation_1h_tokens: u.cache_creation?.ephemeral_1h_input_tokens ?? 0,
+      input_source: inputSource,
+      cache_source: trace.ttfbMs === null ? null : trace.cache,
+      cost_usd: cost.usd,
+      cost_status: cost.priced ? "priced" : "unpriced",
+      outcome: s.completed ? "success" : outcomeOf(s.error, req.signal),
+      stop_reason: s.stopReason,
+      streamed: req.request.stream === true,
+      ttfb_ms: trace.ttfbMs,
+      duration_ms: performance.now() - trace.started,
+    });
+  }
+}
+
+/** No cache numbers at all: the whole input is plain input. */
+function plainInput(total: number): CacheUsage {
+  return {
+    input_tokens: total,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+  };
+}
+
+/** A failed request's outcome: the upstream failure class, `client_closed`, or the error's type. */
+function outcomeOf(error: unknown, signal: AbortSignal): string {
+  const upstream = asUpstreamError(error);
+  if (upstream) return upstream.kind;
+  if (signal.aborted || (error instanceof ApiError && error.status === 499)) return "client_closed";
+  if (error instanceof ApiError) return error.type;
+  return "stream_error";
 }

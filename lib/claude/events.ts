@@ -15,6 +15,8 @@ export interface Usage {
   output_tokens: number;
   cache_creation_input_tokens?: number;
   cache_read_input_tokens?: number;
+  /** The cache creation by lifetime (Anthropic reports it next to the total). */
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 export interface MessageStartEvent {
@@ -139,5 +141,8 @@ export function mergeDeltaUsage(current: Usage, delta: Usage): Usage {
   if (delta.cache_creation_input_tokens !== undefined) {
     merged.cache_creation_input_tokens = delta.cache_creation_input_tokens;
   }
+  if (delta.cache_creation !== undefined) merged.cache_creation = { ...delta.cache_creation };
+  // A full cache hit reports 0 plain input: that is a figure, not "not reported".
+  if (delta.input_tokens === 0 && (delta.cache_read_input_tokens ?? 0) > 0) merged.input_tokens = 0;
   return merged;
 }

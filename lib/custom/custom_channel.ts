@@ -15,6 +15,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { EventSourceMessage } from "eventsource-parser/stream";
 import type { Channel, ChannelCall } from "../accounts/channel.ts";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
+import type { Account } from "../store/types.ts";
 import { UpstreamError } from "../errors.ts";
 import { readErrorBody } from "../upstream/read_error_body.ts";
 import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
@@ -55,6 +56,11 @@ export class CustomChannel implements Channel {
     this.#timeouts = options.timeouts;
     this.#sign = options.sign;
     this.#now = options.now ?? Date.now;
+  }
+
+  reportsCacheUsage(account: Account): boolean {
+    const settings = customAccountSettings(account);
+    return !("error" in settings) && settings.format === "claude";
   }
 
   async open(call: ChannelCall): Promise<ReadableStream<ClaudeStreamEvent>> {

@@ -235,8 +235,64 @@ const MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     );
   },
-  // 5: reserved for the usage records of accounting (numbered here so key limits below apply after it).
-  async () => {},
+  // 5: accounting (see SQLite migration 5): usage record columns, hourly aggregates, prompt-cache entries.
+  async (conn) => {
+    await addColumns(conn, "amq2api_usage_records", {
+      key_id: "VARCHAR(64)",
+      upstream_model: "VARCHAR(255)",
+      request_id: "VARCHAR(64)",
+      cache_creation_1h_tokens: "BIGINT NOT NULL DEFAULT 0",
+      input_source: "VARCHAR(16)",
+      cache_source: "VARCHAR(16)",
+      cost_usd: "DOUBLE",
+      cost_status: "VARCHAR(16)",
+      outcome: "VARCHAR(32) NOT NULL DEFAULT 'success'",
+      stop_reason: "VARCHAR(32)",
+      streamed: "TINYINT",
+      ttfb_ms: "INT",
+      duration_ms: "INT",
+    });
+    await addIndex(conn, "amq2api_usage_records", "idx_usage_records_key", "key_id, created_at");
+    await mysqlExec(
+      conn,
+      `CREATE TABLE IF NOT EXISTS amq2api_usage_hourly (
+        hour BIGINT NOT NULL,
+        model VARCHAR(255) NOT NULL,
+        account_id VARCHAR(64) NOT NULL,
+        key_id VARCHAR(64) NOT NULL,
+        channel VARCHAR(32) NOT NULL,
+        outcome VARCHAR(32) NOT NULL,
+        request_count BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        cache_creation_input_tokens BIGINT NOT NULL,
+        cache_read_input_tokens BIGINT NOT NULL,
+        cost_usd DOUBLE NOT NULL,
+        unpriced_count BIGINT NOT NULL,
+        cache_hits BIGINT NOT NULL,
+        cache_misses BIGINT NOT NULL,
+        ttfb_count BIGINT NOT NULL,
+        ttfb_p50 DOUBLE,
+        ttfb_p95 DOUBLE,
+        PRIMARY KEY (hour, model, account_id, key_id, channel, outcome),
+        INDEX idx_usage_hourly_key (key_id, hour)
+      ) ${TABLE_OPTIONS}`,
+    );
+    // Whole days of the hourly rows, for day buckets over long ranges (`hour` is the day's start).
+    await mysqlExec(conn, "CREATE TABLE IF NOT EXISTS amq2api_usage_daily LIKE amq2api_usage_hourly");
+    await mysqlExec(
+      conn,
+      `CREATE TABLE IF NOT EXISTS amq2api_cache_entries (
+        \`key\` CHAR(32) NOT NULL PRIMARY KEY,
+        tokens BIGINT NOT NULL,
+        ttl_ms BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        last_used BIGINT NOT NULL,
+        INDEX idx_cache_entries_expires (expires_at),
+        INDEX idx_cache_entries_last_used (last_used)
+      ) ${TABLE_OPTIONS}`,
+    );
+  },
   // 6: client keys as tenants: their rules, and usage counters per key and fixed window.
   async (conn) => {
     await addColumns(conn, "amq2api_client_keys", {

@@ -16,6 +16,8 @@ import { SqlMetaRepo } from "./sql_meta_repo.ts";
 import { SqlOAuthStateRepo } from "./sql_oauth_state_repo.ts";
 import { SqlSessionRepo } from "./sql_session_repo.ts";
 import { SqlUsageRepo } from "./sql_usage_repo.ts";
+import { SqlCacheEntryRepo } from "./sql_cache_entry_repo.ts";
+import { SqlSettingRepo } from "./sql_setting_repo.ts";
 import { StoreChangeLog } from "./store_change_log.ts";
 import type { Store } from "./types.ts";
 
@@ -46,6 +48,8 @@ export function sqlStore(parts: SqlStoreParts): Store {
     sessions: new SqlSessionRepo(db, dialect),
     loginAttempts: new SqlLoginAttemptRepo(db, dialect),
     usage: new SqlUsageRepo(db, dialect),
+    cacheEntries: new SqlCacheEntryRepo(db, dialect),
+    settings: new SqlSettingRepo(db, dialect),
     leases: new SqlLeaseRepo(db, dialect),
     meta: new SqlMetaRepo(db, dialect),
     oauthStates: new SqlOAuthStateRepo(db, dialect),

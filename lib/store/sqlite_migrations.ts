@@ -153,8 +153,83 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
-  // 5: reserved for the usage records of accounting (numbered here so key limits below apply after it).
-  () => {},
+  // 5: accounting. Usage records gain who/what/how (old rows read as successes with unknown sources), the
+  // hourly aggregates they are rolled up into, and the prompt-cache simulation's shared entries.
+  (db) => {
+    addColumns(db, "usage_records", {
+      key_id: "TEXT",
+      upstream_model: "TEXT",
+      request_id: "TEXT",
+      cache_creation_1h_tokens: "INTEGER NOT NULL DEFAULT 0",
+      input_source: "TEXT",
+      cache_source: "TEXT",
+      cost_usd: "REAL",
+      cost_status: "TEXT",
+      outcome: "TEXT NOT NULL DEFAULT 'success'",
+      stop_reason: "TEXT",
+      streamed: "INTEGER",
+      ttfb_ms: "INTEGER",
+      duration_ms: "INTEGER",
+    });
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS idx_usage_records_key ON usage_records(key_id, created_at);
+      CREATE TABLE IF NOT EXISTS usage_hourly (
+        hour INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        request_count INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_creation_input_tokens INTEGER NOT NULL,
+        cache_read_input_tokens INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        unpriced_count INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL,
+        cache_misses INTEGER NOT NULL,
+        ttfb_count INTEGER NOT NULL,
+        ttfb_p50 REAL,
+        ttfb_p95 REAL,
+        PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS idx_usage_hourly_key ON usage_hourly(key_id, hour);
+      -- Whole days of the hourly rows (hour is the start of the day). Both are clustered on their key, so a
+      -- time range is read in place, without a lookup per row.
+      CREATE TABLE IF NOT EXISTS usage_daily (
+        hour INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        request_count INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_creation_input_tokens INTEGER NOT NULL,
+        cache_read_input_tokens INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        unpriced_count INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL,
+        cache_misses INTEGER NOT NULL,
+        ttfb_count INTEGER NOT NULL,
+        ttfb_p50 REAL,
+        ttfb_p95 REAL,
+        PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS idx_usage_daily_key ON usage_daily(key_id, hour);
+      CREATE TABLE IF NOT EXISTS cache_entries (
+        key TEXT PRIMARY KEY,
+        tokens INTEGER NOT NULL,
+        ttl_ms INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        last_used INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS idx_cache_entries_expires ON cache_entries(expires_at);
+      CREATE INDEX IF NOT EXISTS idx_cache_entries_last_used ON cache_entries(last_used);
+    `);
+  },
   // 6: client keys as tenants: their rules, and usage counters per key and fixed window.
   (db) => {
     addColumns(db, "client_keys", {

@@ -195,15 +195,38 @@ export interface LoginAttempts {
   locked_until: number | null;
 }
 
+/** Where a usage figure came from: the upstream's own report, our estimate, or the cache simulation. */
+export type UsageSource = "upstream" | "estimate" | "simulated";
+
 export interface UsageRecord {
   account_id: string | null;
+  /** The model the client asked for. */
   model: string;
   channel: string;
   input_tokens: number;
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** When the request started (epoch ms). */
   created_at: number;
+  // Since schema 5; rows written before read as successes with unknown sources.
+  key_id?: string | null;
+  upstream_model?: string | null;
+  request_id?: string | null;
+  /** The part of `cache_creation_input_tokens` written with a 1 h lifetime. */
+  cache_creation_1h_tokens?: number;
+  input_source?: UsageSource | null;
+  /** `upstream`, `simulated`, or null when no cache numbers apply. */
+  cache_source?: UsageSource | null;
+  /** Cost when written (USD), null when the model is unpriced. */
+  cost_usd?: number | null;
+  cost_status?: "priced" | "unpriced" | null;
+  /** `success`, a failure class (`throttled`, `quota` ...), or `client_closed`. */
+  outcome?: string;
+  stop_reason?: string | null;
+  streamed?: boolean | null;
+  ttfb_ms?: number | null;
+  duration_ms?: number | null;
 }
 
 export interface UsageSummaryRow {
@@ -213,6 +236,49 @@ export interface UsageSummaryRow {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** Sum of the priced requests' costs (USD). */
+  cost_usd: number;
+  /** Requests whose model had no price when they were recorded. */
+  unpriced_requests: number;
+  /** Requests that did not succeed. */
+  error_count: number;
+  /** Requests that read from the prompt cache, and requests that only wrote to it. */
+  cache_hits: number;
+  cache_misses: number;
+}
+
+export interface UsageFilter {
+  accountId?: string;
+  model?: string;
+  /** Only this client key's records. */
+  keyId?: string;
+}
+
+export type SeriesBucket = "hour" | "day";
+export type SeriesGroup = "model" | "account" | "key" | "channel";
+
+export interface SeriesQuery {
+  bucket: SeriesBucket;
+  from: number;
+  to: number;
+  groupBy?: SeriesGroup;
+  keyId?: string;
+}
+
+export interface SeriesRow {
+  /** Bucket start (epoch ms, UTC). */
+  t: number;
+  group: string | null;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  cost_usd: number;
+  unpriced_requests: number;
+  errors: Record<string, number>;
+  ttfb_p50_ms: number | null;
+  ttfb_p95_ms: number | null;
 }
 
 export interface AccountRepo {
@@ -319,8 +385,41 @@ export interface LoginAttemptRepo {
 
 export interface UsageRepo {
   record(row: UsageRecord): Promise<void>;
-  summary(since: number, filter?: { accountId?: string; model?: string }): Promise<UsageSummaryRow[]>;
-  recent(limit: number): Promise<Array<UsageRecord & { id: number }>>;
+  /** Many records in one transaction (imports, benches). */
+  recordMany(rows: readonly UsageRecord[]): Promise<void>;
+  summary(since: number, filter?: UsageFilter): Promise<UsageSummaryRow[]>;
+  recent(limit: number, filter?: UsageFilter): Promise<Array<UsageRecord & { id: number }>>;
+  /** Buckets of usage: hourly aggregates before the rollup watermark, raw records after it. */
+  series(query: SeriesQuery): Promise<SeriesRow[]>;
+  /**
+   * Recomputes the hourly aggregates of the complete hours before `until` that may have changed since the
+   * last run (idempotent upserts) and moves the watermark; returns how many hours were rolled up.
+   */
+  rollup(until: number): Promise<number>;
+  /** Deletes raw records before `rawBefore` (only hours already rolled up) and aggregates before `hourlyBefore`. */
+  prune(rawBefore: number, hourlyBefore: number): Promise<{ raw: number; hourly: number }>;
+}
+
+/** The prompt-cache simulation's shared entries (digests and token counts only). */
+export interface CacheEntryRepo {
+  lookup(
+    keys: readonly string[],
+    now: number,
+  ): Promise<Array<{ key: string; tokens: number; ttlMs: number; expiresAt: number }>>;
+  upsert(
+    entries: ReadonlyArray<{ key: string; tokens: number; ttlMs: number; expiresAt: number }>,
+    now: number,
+  ): Promise<void>;
+  /** Live entries and the evictions counted so far. */
+  stats(now: number): Promise<{ entries: number; evictions: number }>;
+  /** Drops expired entries, then the least recently used beyond `maxEntries`; returns the evicted count. */
+  prune(now: number, maxEntries: number): Promise<{ expired: number; evicted: number }>;
+}
+
+/** Accounting settings shared by instances (the price table, the token calibration) as JSON documents. */
+export interface SettingRepo {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
 }
 
 export interface LeaseRepo {
@@ -374,6 +473,8 @@ export interface Store {
   readonly sessions: SessionRepo;
   readonly loginAttempts: LoginAttemptRepo;
   readonly usage: UsageRepo;
+  readonly cacheEntries: CacheEntryRepo;
+  readonly settings: SettingRepo;
   readonly leases: LeaseRepo;
   readonly meta: MetaRepo;
   readonly oauthStates: OAuthStateRepo;

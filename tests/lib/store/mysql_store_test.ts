@@ -95,6 +95,7 @@ Deno.test({
         "amq2api_accounts",
         "amq2api_admin_session_tokens",
         "amq2api_admin_users",
+        "amq2api_cache_entries",
         "amq2api_client_keys",
         "amq2api_config",
         "amq2api_key_usage_windows",
@@ -104,6 +105,8 @@ Deno.test({
         "amq2api_oauth_states",
         "amq2api_schema_version",
         "amq2api_store_versions",
+        "amq2api_usage_daily",
+        "amq2api_usage_hourly",
         "amq2api_usage_records",
       ]);
       const engines = await rows(
@@ -126,7 +129,7 @@ Deno.test({
       const stores = await Promise.all([openMysqlStore(url), openMysqlStore(url), openMysqlStore(url)]);
       try {
         for (const store of stores) assert.equal(await store.schemaVersion(), MYSQL_SCHEMA_VERSION);
-        assert.equal((await tablesOf(admin, name)).length, 14);
+        assert.equal((await tablesOf(admin, name)).length, 17);
         assert.deepEqual(await rows(admin, `SELECT version FROM ${name}.amq2api_schema_version`), [
           { version: MYSQL_SCHEMA_VERSION },
         ]);

@@ -429,6 +429,11 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
         output_tokens: 5,
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: 7,
+        cost_usd: 0,
+        unpriced_requests: 0,
+        error_count: 0,
+        cache_hits: 1,
+        cache_misses: 0,
       },
       {
         model: "m1",
@@ -437,6 +442,11 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
         output_tokens: 3,
         cache_creation_input_tokens: 4,
         cache_read_input_tokens: 0,
+        cost_usd: 0,
+        unpriced_requests: 0,
+        error_count: 0,
+        cache_hits: 0,
+        cache_misses: 1,
       },
     ]);
     assert.deepEqual((await store.usage.summary(150)).map((r) => [r.model, r.request_count]), [
@@ -455,6 +465,115 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
     assert.ok(recent[0]!.id > recent[1]!.id);
     assert.equal(typeof recent[0]!.id, "number");
     assert.equal((await store.usage.recent(10)).length, 3);
+  });
+
+  testStore(
+    "usage: rollup into hourly aggregates, series over both, retention with an injected clock",
+    async (store) => {
+      const H = 3_600_000;
+      const t0 = Date.UTC(2026, 0, 1);
+      const rec = (at: number, extra: Partial<Parameters<Store["usage"]["record"]>[0]> = {}) =>
+        store.usage.record({
+          account_id: "acc1",
+          model: "claude-sonnet-4-5",
+          channel: "amazonq",
+          input_tokens: 100,
+          output_tokens: 10,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          created_at: at,
+          key_id: "k1",
+          cost_usd: 0.5,
+          cost_status: "priced",
+          outcome: "success",
+          ttfb_ms: 100,
+          ...extra,
+        });
+      await rec(t0 + 10);
+      await rec(t0 + 20, { ttfb_ms: 300, key_id: "k2", cache_read_input_tokens: 50 });
+      await rec(t0 + H + 5, {
+        outcome: "throttled",
+        output_tokens: 0,
+        ttfb_ms: null,
+        cost_usd: null,
+        cost_status: "unpriced",
+      });
+      await rec(t0 + 3 * H + 5);
+      const before = await store.usage.series({ bucket: "hour", from: t0, to: t0 + 4 * H });
+      // Rolled up to the start of hour 3: hours 0..2 come from the aggregates, hour 3 from raw records.
+      assert.equal(await store.usage.rollup(t0 + 3 * H + 30 * 60_000), 3);
+      assert.equal(await store.usage.rollup(t0 + 3 * H + 30 * 60_000), 2, "recomputes the last hours again");
+      const after = await store.usage.series({ bucket: "hour", from: t0, to: t0 + 4 * H });
+      // Percentiles are exact over raw records; across aggregate rows they are averaged by request count.
+      const counts = (rows: typeof after) =>
+        rows.map(({ ttfb_p50_ms: _a, ttfb_p95_ms: _b, ...rest }) => rest);
+      assert.deepEqual(counts(after), counts(before));
+      assert.deepEqual([before[0]!.ttfb_p50_ms, before[0]!.ttfb_p95_ms], [100, 300]);
+      assert.deepEqual([after[0]!.ttfb_p50_ms, after[0]!.ttfb_p95_ms], [200, 200]);
+      assert.deepEqual(after.map((r) => [r.t - t0, r.requests, r.errors]), [
+        [0, 2, {}],
+        [H, 1, { throttled: 1 }],
+        [3 * H, 1, {}],
+      ]);
+      assert.equal(after[0]!.cost_usd, 1);
+      assert.equal(after[1]!.unpriced_requests, 1);
+      const byKey = await store.usage.series({ bucket: "day", from: t0, to: t0 + 4 * H, groupBy: "key" });
+      assert.deepEqual(byKey.map((r) => [r.group, r.requests]), [["k1", 3], ["k2", 1]]);
+      const own = await store.usage.series({ bucket: "day", from: t0, to: t0 + 4 * H, keyId: "k2" });
+      assert.deepEqual(own.map((r) => [r.requests, r.cache_read_input_tokens]), [[1, 50]]);
+      const summary = await store.usage.summary(t0, { keyId: "k1" });
+      assert.deepEqual(summary.map((r) => [r.request_count, r.error_count, r.cost_usd]), [[3, 1, 1]]);
+      // Once the day is complete it is also rolled up whole; day buckets and summaries read it.
+      const dayQuery = { bucket: "day" as const, from: t0, to: t0 + 48 * H, groupBy: "model" as const };
+      const dayBefore = await store.usage.series(dayQuery);
+      await store.usage.rollup(t0 + 24 * H + 10);
+      const dayAfter = await store.usage.series(dayQuery);
+      assert.deepEqual(counts(dayAfter), counts(dayBefore));
+      assert.deepEqual(dayAfter.map((r) => [r.requests, r.errors]), [[4, { throttled: 1 }]]);
+      assert.deepEqual(
+        (await store.usage.summary(t0, { keyId: "k1" })).map((
+          r,
+        ) => [r.request_count, r.error_count, r.cost_usd]),
+        [[3, 1, 1]],
+      );
+      // Retention: raw records of rolled-up hours go (not those of the hours a rollup still recomputes); the
+      // aggregates still answer.
+      const pruned = await store.usage.prune(t0 + 2 * H, t0 - H);
+      assert.deepEqual(pruned, { raw: 3, hourly: 0 });
+      assert.deepEqual(await store.usage.series({ bucket: "hour", from: t0, to: t0 + 4 * H }), after);
+      assert.equal((await store.usage.recent(10)).length, 1);
+      assert.deepEqual(await store.usage.prune(t0 + 2 * H, t0 + 2 * H), { raw: 0, hourly: 3 });
+    },
+  );
+
+  testStore(
+    "cache entries: one lookup, one upsert keeping the later expiry, prune with a cap",
+    async (store) => {
+      const e = (key: string, expiresAt: number) => ({
+        key: key.padEnd(32, "0"),
+        tokens: 2048,
+        ttlMs: 300_000,
+        expiresAt,
+      });
+      await store.cacheEntries.upsert([e("a", 1_000), e("b", 2_000)], 10);
+      await store.cacheEntries.upsert([e("a", 500), e("c", 3_000)], 20);
+      const found = await store.cacheEntries.lookup([e("a", 0).key, e("b", 0).key, e("z", 0).key], 100);
+      assert.deepEqual(found.map((f) => [f.key[0], f.expiresAt]).sort(), [["a", 1_000], ["b", 2_000]]);
+      assert.deepEqual(await store.cacheEntries.lookup([e("b", 0).key], 2_000), []);
+      assert.deepEqual(await store.cacheEntries.stats(100), { entries: 3, evictions: 0 });
+      // `b` is expired at 2500; of `a` and `c`, `a` was used last (20), `c` too (20): the cap keeps one.
+      await store.cacheEntries.upsert([e("c", 3_000)], 30);
+      assert.deepEqual(await store.cacheEntries.prune(1_500, 1), { expired: 1, evicted: 1 });
+      assert.deepEqual(await store.cacheEntries.stats(1_500), { entries: 1, evictions: 1 });
+      assert.equal((await store.cacheEntries.lookup([e("c", 0).key], 1_500)).length, 1);
+    },
+  );
+
+  testStore("settings: stored JSON documents are replaced", async (store) => {
+    assert.equal(await store.settings.get("pricing"), null);
+    await store.settings.put("pricing", '{"a":1}');
+    await store.settings.put("pricing", '{"a":2}');
+    assert.equal(await store.settings.get("pricing"), '{"a":2}');
   });
 
   testStore(
