@@ -13,12 +13,14 @@ import type { AppEnv, Deps } from "./app_env.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { RequestAuth } from "./admin/request_auth.ts";
 import { openAIErrorBody } from "./openai/openai_error_body.ts";
+import { observeRequests } from "./observability/observe_requests.ts";
 import { createAccountRoutes } from "../routes/accounts.ts";
 import { createAdminSessionRoutes } from "../routes/admin_session.ts";
 import { createClientKeyRoutes } from "../routes/client_keys.ts";
 import { createConfigRoutes } from "../routes/config.ts";
 import { createHealthRoutes } from "../routes/health.ts";
 import { createMessageRoutes } from "../routes/messages.ts";
+import { createMetricsRoutes } from "../routes/metrics.ts";
 import { createModelRoutes } from "../routes/models.ts";
 import { createResponsesRoutes } from "../routes/responses.ts";
 import { createStaticPageRoutes } from "../routes/static_pages.ts";
@@ -60,6 +62,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
       ms: Math.round(performance.now() - started),
     });
   });
+
+  app.use(observeRequests(deps.metrics, deps.tracing));
 
   // Bodies are limited before they are read, and by who is asking: routes anyone can reach take small
   // bodies, so unauthenticated clients cannot make the server buffer megabytes; `/v1/*` and `/v2/*` get
@@ -107,6 +111,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   });
 
   app.route("/", createHealthRoutes(deps));
+  app.route("/", createMetricsRoutes(deps, auth));
   app.route("/", createTelemetryRoutes());
   app.route("/", createStaticPageRoutes(deps));
   app.route("/", createAdminSessionRoutes(deps, auth));

@@ -12,6 +12,7 @@ import type { ClaudeRequest } from "../claude/request_schema.ts";
 import { UsageMeter, type UsageSummary } from "../claude/usage_meter.ts";
 import { ApiError, FAILOVER_CLASSES, ProtocolError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { RoutingState } from "../routing/routing_state.ts";
 import type { Account, AccountType, Store } from "../store/types.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
@@ -50,6 +51,7 @@ export interface GatewayDeps {
   now: () => number;
   maxAttempts: number;
   commitAfterMs?: number;
+  metrics?: Metrics;
 }
 
 function newMessageId(): string {
@@ -105,6 +107,7 @@ export class MessageGateway {
         throw error;
       }
       tried.add(lease.account.id);
+      const t0 = performance.now();
       const channel = d.channels[lease.account.type];
       if (!channel) {
         lease.release(false);
@@ -122,12 +125,14 @@ export class MessageGateway {
           signal: req.signal,
         });
         const head = await peekStream(stream, d.commitAfterMs ?? 10_000);
+        const obs = d.metrics?.streamStarted(req.requestId, lease.account, route.model, attempt, t0);
         const account = lease.account;
         const upstreamModel = lease.upstreamModel;
         const events = head.pipeThrough(
           new UsageMeter((summary) => {
             // A client that went away says nothing about the account's health.
             lease.release(summary.completed || asUpstreamError(summary.error) === null);
+            obs?.end(summary.completed ? "success" : asUpstreamError(summary.error)?.kind ?? "cancelled");
             this.#finish(account, upstreamModel, route.model, summary, req.requestId).catch((error) =>
               d.log.error("usage recording failed", { requestId: req.requestId, error })
             );
@@ -151,6 +156,7 @@ export class MessageGateway {
           error: upstream.message,
         });
         await d.lifecycle.failure(lease.account, upstream, lease.upstreamModel);
+        d.metrics?.attemptFailed(req.requestId, lease.account, route.model, upstream.kind, attempt, t0);
         lastError = upstream;
         if (!FAILOVER_CLASSES.has(upstream.kind) || req.signal.aborted) throw upstream;
       }
@@ -173,6 +179,7 @@ export class MessageGateway {
         cache_read_input_tokens: s.usage.cache_read_input_tokens ?? 0,
         created_at: d.now(),
       });
+      d.metrics?.usage(model, account.type, s.usage);
       return;
     }
     const upstream = asUpstreamError(s.error);

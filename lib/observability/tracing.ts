@@ -1,0 +1,91 @@
+/**
+ * `Tracing`: the server's own spans, through the OpenTelemetry API that Deno's built-in telemetry serves.
+ *
+ * With `OTEL_DENO=true` the runtime exports over OTLP (configured with the standard `OTEL_EXPORTER_OTLP_*`
+ * variables), instruments `Deno.serve` and `fetch` by itself, and backs `@opentelemetry/api` with its own
+ * provider; without it the API is a no-op and these calls cost a function call each. The server adds one span
+ * per request (route, status, channel) and one per upstream call attempt (channel, account id, model,
+ * outcome, attempt number, failover hops). Attributes are identifiers and classes only: never a token, a
+ * key or prompt text.
+ *
+ * Upstream spans are written when the attempt is over, with its measured start and end, so the gateway
+ * needs no extra bookkeeping; the request's context is captured when the stream commits, so the span of a
+ * stream that ends after the response headers still hangs under its request.
+ */
+import { type Context, context, type Span, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+
+/** The request context a late upstream span attaches to. */
+export type UpstreamSpanContext = Context;
+
+export interface UpstreamSpan {
+  channel: string;
+  accountId: string;
+  model: string;
+  /** `success` or the failure class. */
+  outcome: string;
+  /** 0 for the first attempt: also the number of failover hops before this one. */
+  attempt: number;
+  /** `performance.now()` values. */
+  startedMs: number;
+  endedMs: number;
+  parent?: UpstreamSpanContext | undefined;
+}
+
+export class Tracing {
+  #tracer: Tracer;
+
+  constructor(tracer: Tracer = trace.getTracer("amq2api")) {
+    this.#tracer = tracer;
+  }
+
+  /** Runs `fn` inside a request span; `fn` returns the attributes known once the request is done. */
+  async request(
+    method: string,
+    fn: () => Promise<{ route: string; status: number; channel: string }>,
+  ): Promise<void> {
+    await this.#tracer.startActiveSpan(`amq2api ${method}`, async (span: Span) => {
+      try {
+        const { route, status, channel } = await fn();
+        span.updateName(`amq2api ${method} ${route}`);
+        span.setAttributes({
+          "http.request.method": method,
+          "http.route": route,
+          "http.response.status_code": status,
+          "amq2api.channel": channel,
+        });
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      } catch (error) {
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: error instanceof Error ? error.name : "error",
+        });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** The active context, for a span written later. */
+  capture(): UpstreamSpanContext {
+    return context.active();
+  }
+
+  /** Writes one finished upstream call attempt. */
+  upstreamSpan(s: UpstreamSpan): void {
+    const origin = performance.timeOrigin;
+    const span = this.#tracer.startSpan(`upstream ${s.channel}`, {
+      startTime: origin + s.startedMs,
+      attributes: {
+        "amq2api.channel": s.channel,
+        "amq2api.account_id": s.accountId,
+        "amq2api.model": s.model,
+        "amq2api.outcome": s.outcome,
+        "amq2api.retries": s.attempt,
+        "amq2api.failover_hops": s.attempt,
+      },
+    }, s.parent ?? context.active());
+    if (s.outcome !== "success") span.setStatus({ code: SpanStatusCode.ERROR, message: s.outcome });
+    span.end(origin + s.endedMs);
+  }
+}
