@@ -142,7 +142,12 @@ export class Metrics {
       labelNames: ["outcome"],
       registers,
     });
-    const self = this;
+    // `collect` runs with the metric as `this`; these reach the counts and providers of this object.
+    const fold = () => this.#modelFolder();
+    const tokenCounts = this.#tokenCounts;
+    const costCounts = this.#costCounts;
+    const accountList = async () => await this.#options.accounts?.() ?? [];
+    const now = () => this.#now();
     new Counter({
       name: "amq2api_tokens_total",
       help: "Tokens by model (configured names, else other), channel and kind",
@@ -150,10 +155,10 @@ export class Metrics {
       registers,
       async collect() {
         this.reset();
-        const fold = await self.#modelFolder();
-        for (const [key, n] of self.#tokenCounts) {
+        const folder = await fold();
+        for (const [key, n] of tokenCounts) {
           const [model = "", channel = "", kind = ""] = key.split("\u0000");
-          this.inc({ model: fold(model), channel, kind }, n);
+          this.inc({ model: folder(model), channel, kind }, n);
         }
       },
     });
@@ -164,10 +169,10 @@ export class Metrics {
       registers,
       async collect() {
         this.reset();
-        const fold = await self.#modelFolder();
-        for (const [key, n] of self.#costCounts) {
+        const folder = await fold();
+        for (const [key, n] of costCounts) {
           const [model = "", channel = ""] = key.split("\u0000");
-          this.inc({ model: fold(model), channel }, n);
+          this.inc({ model: folder(model), channel }, n);
         }
       },
     });
@@ -178,11 +183,11 @@ export class Metrics {
       registers,
       async collect() {
         this.reset();
-        const accounts = await self.#options.accounts?.() ?? [];
-        const now = self.#now();
+        const accounts = await accountList();
+        const at = now();
         const counts = new Map<string, number>();
         for (const account of accounts) {
-          const key = `${account.type}\u0000${accountState(account, now)}`;
+          const key = `${account.type}\u0000${accountState(account, at)}`;
           counts.set(key, (counts.get(key) ?? 0) + 1);
         }
         for (const channel of new Set(accounts.map((a) => a.type))) {
