@@ -38,32 +38,41 @@ export class Tracing {
     this.#tracer = tracer;
   }
 
-  /** Runs `fn` inside a request span; `fn` returns the attributes known once the request is done. */
+  /**
+   * Runs `fn` inside the request's span: the one `Deno.serve` opened for it when there is one (it then only
+   * gains the route and channel), else a span of its own (requests handed to the app in-process).
+   */
   async request(
     method: string,
     fn: () => Promise<{ route: string; status: number; channel: string }>,
   ): Promise<void> {
-    await this.#tracer.startActiveSpan(`amq2api ${method}`, async (span: Span) => {
-      try {
-        const { route, status, channel } = await fn();
-        span.updateName(`amq2api ${method} ${route}`);
-        span.setAttributes({
-          "http.request.method": method,
-          "http.route": route,
-          "http.response.status_code": status,
-          "amq2api.channel": channel,
-        });
-        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      } catch (error) {
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: error instanceof Error ? error.name : "error",
-        });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+    const server = trace.getActiveSpan();
+    if (server) {
+      await this.#annotated(server, method, fn, false);
+      return;
+    }
+    await this.#tracer.startActiveSpan(`${method}`, (span: Span) => this.#annotated(span, method, fn, true));
+  }
+
+  async #annotated(
+    span: Span,
+    method: string,
+    fn: () => Promise<{ route: string; status: number; channel: string }>,
+    own: boolean,
+  ): Promise<void> {
+    try {
+      const { route, status, channel } = await fn();
+      span.updateName(`${method} ${route}`);
+      // The runtime's own span records method and status itself.
+      span.setAttributes({ "http.route": route, "amq2api.channel": channel });
+      if (own) span.setAttributes({ "http.request.method": method, "http.response.status_code": status });
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : "error" });
+      throw error;
+    } finally {
+      if (own) span.end();
+    }
   }
 
   /** The active context, for a span written later. */

@@ -160,21 +160,17 @@ Deno.test({
       await response.json();
 
       const upstream = () => receiver.spans.filter((s) => s.name === "upstream custom_api");
-      const request = () => receiver.spans.find((s) => s.name === "amq2api POST /v1/messages");
+      const request = () => receiver.spans.find((s) => s.name === "POST /v1/messages");
       for (let i = 0; i < 100 && (upstream().length < 2 || !request()); i++) {
         await new Promise((r) => setTimeout(r, 100));
       }
       const requestSpan = request();
       assert.ok(requestSpan, `no request span among ${receiver.spans.map((s) => s.name).join(", ")}`);
-      assert.deepEqual(
-        { ...attrs(requestSpan), "http.request.method": "POST" },
-        {
-          ...attrs(requestSpan),
-          "http.route": "/v1/messages",
-          "http.response.status_code": 200,
-          "amq2api.channel": "custom_api",
-        },
-      );
+      const requestAttributes = attrs(requestSpan);
+      assert.equal(requestAttributes["http.route"], "/v1/messages");
+      assert.equal(requestAttributes["amq2api.channel"], "custom_api");
+      assert.equal(requestAttributes["http.request.method"], "POST");
+      assert.equal(Number(requestAttributes["http.response.status_code"]), 200);
       const spans = upstream().map(attrs).sort((a, b) =>
         Number(a["amq2api.retries"]) - Number(b["amq2api.retries"])
       );
