@@ -70,8 +70,13 @@ Deno.test("/metrics counts a scripted sequence: successes, a throttled account, 
     assert.equal(m.value("amq2api_accounts", { channel: "custom_api", state: "disabled" }), 0);
 
     // Process basics are there.
-    assert.ok(m.value("process_resident_memory_bytes") > 0);
-    assert.ok(m.family("process_cpu_seconds_total"));
+    assert.ok(m.value("process_cpu_seconds_total") > 0);
+    assert.ok(m.value("process_start_time_seconds") > 0);
+    for (
+      const name of ["process_resident_memory_bytes", "process_open_fds", "nodejs_eventloop_lag_seconds"]
+    ) {
+      assert.ok(m.family(name), name);
+    }
   } finally {
     await t.close();
     await fake.close();
