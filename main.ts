@@ -118,8 +118,8 @@ if (fetchGeminiQuota) {
   });
 }
 // Accounts resting for reasons that may pass are re-tested and put back into service when they answer.
-Deno.cron("probe-accounts", config.probeCron, { signal: shutdown.signal }, async () => {
-  await runProbeJob({
+const probe = () =>
+  runProbeJob({
     store,
     gateway: deps.gateway,
     routing: deps.routing,
@@ -132,7 +132,16 @@ Deno.cron("probe-accounts", config.probeCron, { signal: shutdown.signal }, async
       if (result.probed > 0) log.info("account probe run", { ...result });
     })
     .catch((error) => log.error("account probe run failed", { error }));
-});
+try {
+  Deno.cron("probe-accounts", config.probeCron, { signal: shutdown.signal }, probe);
+} catch (error) {
+  // The five fields were checked by parseConfig; Deno's cron parser judges their values.
+  // deno-lint-ignore no-console
+  console.error(
+    `amq2api: configuration error: PROBE_CRON: ${error instanceof Error ? error.message : error}`,
+  );
+  Deno.exit(2);
+}
 if (config.alertWebhookUrls.length > 0) {
   Deno.cron("alerts", "* * * * *", { signal: shutdown.signal }, async () => {
     await deps.alerts.evaluate().catch((error) => log.error("alert evaluation failed", { error }));

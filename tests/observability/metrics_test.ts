@@ -5,7 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { makeTestApp } from "../_helpers/test_app.ts";
-import { addCustom, answerText, ask, fakeOpenAI, openAIFailure, settle } from "../accounts/_pool_helpers.ts";
+import {
+  addAmazonQ,
+  addCustom,
+  amazonQEnv,
+  answerText,
+  ask,
+  fakeAmazonQ,
+  fakeOpenAI,
+  openAIFailure,
+  settle,
+} from "../accounts/_pool_helpers.ts";
 import { Scrape } from "./_prometheus.ts";
 
 const KEY = "client-key-0123456789";
@@ -143,5 +153,38 @@ Deno.test("/metrics access: METRICS_TOKEN as a bearer, from anywhere", async () 
     assert.match(await right.text(), /amq2api_streams_in_flight/);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("token refreshes are counted by channel and outcome", async () => {
+  const fake = fakeAmazonQ({
+    refresh: (body) =>
+      body.refreshToken === "rt-dead"
+        ? Response.json({ error: "invalid_grant" }, { status: 400 })
+        : body.refreshToken === "rt-flaky"
+        ? new Response("upstream down", { status: 500 })
+        : Response.json({ accessToken: `fresh-${body.refreshToken}`, expiresIn: 3600 }),
+  });
+  const t = makeTestApp({ env: amazonQEnv(fake) });
+  try {
+    const ok = await addAmazonQ(t, "ok");
+    const dead = await addAmazonQ(t, "dead");
+    const flaky = await addAmazonQ(t, "flaky");
+    await t.deps.tokens.refresh(ok.id, "at-ok");
+    await assert.rejects(t.deps.tokens.refresh(dead.id, "at-dead"));
+    await assert.rejects(t.deps.tokens.refresh(flaky.id, "at-flaky"));
+    await assert.rejects(t.deps.tokens.refresh(flaky.id, "at-flaky"));
+    const m = new Scrape(await t.deps.metrics.exposition());
+    assert.equal(m.value("amq2api_token_refreshes_total", { channel: "amazonq", outcome: "success" }), 1);
+    assert.equal(
+      m.value("amq2api_token_refreshes_total", { channel: "amazonq", outcome: "invalid_grant" }),
+      1,
+    );
+    assert.equal(m.value("amq2api_token_refreshes_total", { channel: "amazonq", outcome: "failed" }), 2);
+    assert.equal(m.value("amq2api_accounts", { channel: "amazonq", state: "disabled" }), 1);
+    assert.equal(m.value("amq2api_accounts", { channel: "amazonq", state: "usable" }), 2);
+  } finally {
+    await t.close();
+    await fake.close();
   }
 });
