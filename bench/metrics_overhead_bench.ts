@@ -3,7 +3,12 @@
  * upstream call, stream start/end with both histograms and the in-flight gauge, four token kinds, and with
  * tracing the request span's attributes and one upstream span) timed in a bounded loop, against the median of the whole
  * request path (`POST /v1/messages`, streamed, through the served app to a fake upstream on 127.0.0.1).
- * The figure to watch is the ratio; the issue's budget is under 2 %.
+ * The figure to watch is the ratio; the budget is under 2 %.
+ *
+ * Measured on a shared, busy 2-core machine (Deno 2.9.6): metric hooks 4-17 µs per request, 0.05-0.7 % of
+ * the in-process request path (median 1.4-13 ms depending on load); with OTel export on, metrics plus the
+ * server's spans 70-140 µs, 0.5-4.6 % of that path, about 1-2 % of the latency bench's Claude Code-sized
+ * request through the served app (median 6.7 ms). With tracing off the span calls are no-ops.
  *
  * Run plain for metrics alone, and with Deno's telemetry on for real spans (the export itself runs off the
  * request path; pointing it at a closed port keeps the bench self-contained):

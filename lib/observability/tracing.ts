@@ -3,9 +3,10 @@
  *
  * With `OTEL_DENO=true` the runtime exports over OTLP (configured with the standard `OTEL_EXPORTER_OTLP_*`
  * variables), instruments `Deno.serve` and `fetch` by itself, and backs `@opentelemetry/api` with its own
- * provider; without it the API is a no-op and these calls cost a function call each. The server adds one span
- * per request (route, status, channel) and one per upstream call attempt (channel, account id, model,
- * outcome, attempt number, failover hops). Attributes are identifiers and classes only: never a token, a
+ * provider; without it the API is a no-op and these calls cost a function call each. The request's span is
+ * the one the runtime opens for `Deno.serve` (the server names it after the matched route and adds the
+ * serving channel; a request handed to the app in-process gets a span of its own), and the server adds one
+ * span per upstream call attempt (channel, account id, model, outcome, attempt number, failover hops). Attributes are identifiers and classes only: never a token, a
  * key or prompt text.
  *
  * Upstream spans are written when the attempt is over, with its measured start and end, so the gateway
