@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runProbeJob } from "./lib/accounts/probe_job.ts";
 import { runRefreshJob } from "./lib/accounts/refresh_job.ts";
 import { runGeminiQuotaJob } from "./lib/gemini/quota_refresh_job.ts";
 import { seedEnvAccount } from "./lib/accounts/env_account_seed.ts";
@@ -52,7 +53,9 @@ const signingSecret = await store.meta.setIfMissing(
 );
 const signer = new ThinkingSigner(new Uint8Array(Buffer.from(signingSecret, "base64")));
 const estimator = new TokenEstimator();
+const holder = `pid${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
 const deps = buildDeps({
+  holder,
   config,
   store,
   log,
@@ -75,7 +78,6 @@ if (!(await deps.clientKeys.keysConfigured())) {
   log.warn("no client key configured (API_KEY or /v2/keys): serving loopback clients only");
 }
 
-const holder = `pid${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
 const refresh = () =>
   runRefreshJob({
     store,
@@ -115,6 +117,36 @@ if (fetchGeminiQuota) {
         if (result.due > 0) log.info("gemini quota run", { ...result });
       })
       .catch((error) => log.error("gemini quota run failed", { error }));
+  });
+}
+// Accounts resting for reasons that may pass are re-tested and put back into service when they answer.
+const probe = () =>
+  runProbeJob({
+    store,
+    gateway: deps.gateway,
+    routing: deps.routing,
+    log,
+    now: Date.now,
+    holder,
+    metrics: deps.metrics,
+  })
+    .then((result) => {
+      if (result.probed > 0) log.info("account probe run", { ...result });
+    })
+    .catch((error) => log.error("account probe run failed", { error }));
+try {
+  Deno.cron("probe-accounts", config.probeCron, { signal: shutdown.signal }, probe);
+} catch (error) {
+  // The five fields were checked by parseConfig; Deno's cron parser judges their values.
+  // deno-lint-ignore no-console
+  console.error(
+    `amq2api: configuration error: PROBE_CRON: ${error instanceof Error ? error.message : error}`,
+  );
+  Deno.exit(2);
+}
+if (config.alertWebhookUrls.length > 0) {
+  Deno.cron("alerts", "* * * * *", { signal: shutdown.signal }, async () => {
+    await deps.alerts.evaluate().catch((error) => log.error("alert evaluation failed", { error }));
   });
 }
 // Expired sessions go; call records are kept a week (stats show the last day, the rate limit the last hour).

@@ -11,6 +11,9 @@ import type { ClientKeyAuth } from "./admin/client_key_auth.ts";
 import type { Config } from "./config.ts";
 import type { KeyLimits } from "./keys/key_limits.ts";
 import type { Logger } from "./log.ts";
+import type { AlertMonitor } from "./observability/alert_monitor.ts";
+import type { Metrics } from "./observability/metrics.ts";
+import type { Tracing } from "./observability/tracing.ts";
 import type { RoutingState } from "./routing/routing_state.ts";
 import type { Account, Store } from "./store/types.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
@@ -38,6 +41,10 @@ export interface Deps {
   lifecycle: AccountLifecycle;
   routing: RoutingState;
   tokens: TokenManager;
+  metrics: Metrics;
+  /** Present when OpenTelemetry export is on (`OTEL_DENO=true`). */
+  tracing?: Tracing;
+  alerts: AlertMonitor;
   /** Absolute directory of the web pages (works inside a compiled binary). */
   staticDir: string;
   pingIntervalMs: number;

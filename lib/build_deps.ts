@@ -17,8 +17,14 @@ import type { Deps } from "./app_env.ts";
 import type { ThinkingSigner } from "./claude/thinking_signer.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { AlertMonitor } from "./observability/alert_monitor.ts";
+import { AlertSender } from "./observability/alert_sender.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { Tracing } from "./observability/tracing.ts";
+import type { ModelRouter } from "./routing/model_router.ts";
+import type { RoutingConfig } from "./routing/routing_config.ts";
 import { RoutingState } from "./routing/routing_state.ts";
-import type { AccountType, Store } from "./store/types.ts";
+import type { Account, AccountType, Store } from "./store/types.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import { KeyLimits } from "./keys/key_limits.ts";
 import type { PriceFunction } from "./keys/key_admission.ts";
@@ -61,6 +67,11 @@ export interface BuildDepsInput {
   poolWaitMs?: number;
   /** Prices a request for key cost budgets (default: the built-in price table). */
   price?: PriceFunction;
+
+  /** Process metrics (RSS, heap, CPU ...) in `/metrics`; tests comparing whole outputs turn them off. */
+  processMetrics?: boolean;
+  /** Identifies this instance for leases (alerts). */
+  holder?: string;
   /** Builds the upstream backends once the token source exists (they need it). */
   backends: (parts: BackendBuildParts) => BackendParts;
 }
@@ -76,11 +87,36 @@ export function buildDeps(input: BuildDepsInput): Deps {
     ...(input.random ? { random: input.random } : {}),
     ...(input.poolWaitMs !== undefined ? { waitTimeoutMs: input.poolWaitMs } : {}),
   });
-  const lifecycle = new AccountLifecycle(store, now);
+  const tracing = config.tracing ? new Tracing() : undefined;
+  const metrics = new Metrics({
+    accounts: () => pool.accounts(),
+    knownModels: async () =>
+      knownModels(await routing.config(), await routing.router(), await pool.accounts()),
+    now,
+    processMetrics: input.processMetrics ?? true,
+    ...(tracing ? { tracing } : {}),
+  });
+  const lifecycle = new AccountLifecycle(store, now, { metrics });
+  const alerts = new AlertMonitor({
+    store,
+    pool,
+    routing,
+    sender: new AlertSender({ urls: config.alertWebhookUrls, fetch: fetchFn, log, metrics }),
+    log,
+    now,
+    holder: input.holder ?? `instance:${crypto.randomUUID().slice(0, 8)}`,
+    refreshFailures: config.alertRefreshFailures,
+  });
   const refreshers: Partial<Record<AccountType, TokenRefresher>> = {};
   // The token manager needs the refreshers and the channels need the token manager: build the manager
   // over a table that is filled right after.
-  const tokens = new TokenManager(store, refreshers, now, { leadMs: 60_000 });
+  const tokens = new TokenManager(store, refreshers, now, {
+    leadMs: 60_000,
+    onRefresh: (account, outcome) => {
+      metrics.tokenRefresh(account.type, outcome);
+      alerts.refreshOutcome(account, outcome);
+    },
+  });
   const backends = input.backends({ tokens, fetch: fetchFn, now, store });
   Object.assign(refreshers, backends.refreshers);
   const accounting = new UsageAccounting({
@@ -102,6 +138,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
     log,
     now,
     maxAttempts: config.maxFailoverAttempts,
+    metrics,
   });
   const clientKeys = new ClientKeyAuth(config.apiKeys, store, { stalenessMs: config.cacheStalenessMs, now });
   const keyLimits = new KeyLimits({
@@ -131,6 +168,9 @@ export function buildDeps(input: BuildDepsInput): Deps {
     lifecycle,
     routing,
     tokens,
+    metrics,
+    alerts,
+    ...(tracing ? { tracing } : {}),
     staticDir: input.staticDir,
     pingIntervalMs: input.pingIntervalMs ?? 15_000,
     shutdownSignal: input.shutdownSignal,
@@ -141,4 +181,22 @@ export function buildDeps(input: BuildDepsInput): Deps {
   if (backends.deviceLoginClaim) deps.deviceLoginClaim = backends.deviceLoginClaim;
   if (backends.geminiOAuth) deps.geminiOAuth = backends.geminiOAuth;
   return deps;
+}
+
+/** Every model name the routing settings or a custom account mention: the model labels `/metrics` keeps. */
+function knownModels(config: RoutingConfig, router: ModelRouter, accounts: readonly Account[]): Set<string> {
+  const names = new Set<string>([
+    ...config.gemini_only_models,
+    ...config.amazonq_only_models,
+    ...config.supported_models,
+    ...Object.keys(config.model_mapping),
+    ...Object.values(config.model_mapping),
+    ...Object.keys(config.amq_model_mapping),
+    ...Object.values(config.amq_model_mapping),
+    ...Object.keys(config.amazonq_model_ids),
+    ...Object.values(config.amazonq_model_ids),
+    ...Object.values(config.amazonq_family_models),
+  ]);
+  for (const model of router.listModels(accounts.filter((a) => a.type === "custom_api"))) names.add(model.id);
+  return names;
 }

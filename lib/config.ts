@@ -63,6 +63,17 @@ export interface Config {
   readonly cacheMaxEntries: number;
   /** Days raw usage records are kept before only their hourly aggregates remain. */
   readonly usageRetentionDays: number;
+
+  /** `METRICS_TOKEN`: bearer token for `/metrics`; without it only loopback clients may scrape. */
+  readonly metricsToken: string | undefined;
+  /** `OTEL_DENO=true`: Deno exports OpenTelemetry, so the server adds its own spans. */
+  readonly tracing: boolean;
+  /** `ALERT_WEBHOOK_URL`: where alerts are POSTed (comma-separated). */
+  readonly alertWebhookUrls: readonly string[];
+  /** Consecutive failed token refreshes of one account before it alerts. */
+  readonly alertRefreshFailures: number;
+  /** When the health probe of resting and disabled accounts runs. */
+  readonly probeCron: string;
   readonly amazonq: {
     readonly refreshToken: string | undefined;
     readonly clientId: string | undefined;
@@ -123,6 +134,12 @@ export const CONFIG_VARIABLES = [
   "ENABLE_CACHE_SIMULATION",
   "CACHE_SIMULATION_MAX_ENTRIES",
   "USAGE_RETENTION_DAYS",
+
+  "METRICS_TOKEN",
+  "OTEL_DENO",
+  "ALERT_WEBHOOK_URL",
+  "ALERT_REFRESH_FAILURES",
+  "PROBE_CRON",
   "AMAZONQ_REFRESH_TOKEN",
   "AMAZONQ_CLIENT_ID",
   "AMAZONQ_CLIENT_SECRET",
@@ -244,6 +261,18 @@ export function parseConfig(get: EnvGetter): Config {
       throw new ConfigError(`TRUSTED_PROXIES entries must be IP addresses or CIDRs, got "${entry}"`);
     }
   }
+  const probeCron = r.str("PROBE_CRON") ?? "*/5 * * * *";
+  if (probeCron.split(/\s+/).length !== 5) {
+    throw new ConfigError(`PROBE_CRON must be a 5-field cron expression, got "${probeCron}"`);
+  }
+  const alertWebhookUrls = (r.str("ALERT_WEBHOOK_URL") ?? "").split(",").map((u) => u.trim()).filter(Boolean)
+    .map((url) =>
+      new Reader((name) => name === "ALERT_WEBHOOK_URL" ? url : undefined).url("ALERT_WEBHOOK_URL", "")
+    );
+  const metricsToken = r.str("METRICS_TOKEN");
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError("METRICS_TOKEN must be at least 16 characters long");
+  }
   const oidcEndpoint = r.url("AMAZONQ_OIDC_ENDPOINT", "https://oidc.us-east-1.amazonaws.com");
   const config: Config = {
     host,
@@ -275,6 +304,12 @@ export function parseConfig(get: EnvGetter): Config {
     cacheSimulation: r.bool("ENABLE_CACHE_SIMULATION", true),
     cacheMaxEntries: r.int("CACHE_SIMULATION_MAX_ENTRIES", 200_000, 100, 10_000_000),
     usageRetentionDays: r.int("USAGE_RETENTION_DAYS", 30, 1, 365),
+
+    metricsToken,
+    tracing: r.bool("OTEL_DENO", false),
+    alertWebhookUrls,
+    alertRefreshFailures: r.int("ALERT_REFRESH_FAILURES", 3, 1, 100),
+    probeCron,
     amazonq: {
       refreshToken: r.str("AMAZONQ_REFRESH_TOKEN"),
       clientId: r.str("AMAZONQ_CLIENT_ID"),

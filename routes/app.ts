@@ -18,12 +18,14 @@ import { ApiError, toApiError } from "../lib/errors.ts";
 import { RequestAuth } from "../lib/admin/request_auth.ts";
 import { keyLimitHeaders } from "../lib/keys/key_limit_headers.ts";
 import { openAIErrorBody } from "../lib/openai/openai_error_body.ts";
+import { observeRequests } from "../lib/observability/observe_requests.ts";
 import { createAccountRoutes } from "./accounts.ts";
 import { createAdminSessionRoutes } from "./admin_session.ts";
 import { createClientKeyRoutes } from "./client_keys.ts";
 import { createConfigRoutes } from "./config.ts";
 import { createHealthRoutes } from "./health.ts";
 import { createMessageRoutes } from "./messages.ts";
+import { createMetricsRoutes } from "./metrics.ts";
 import { createModelRoutes } from "./models.ts";
 import { createResponsesRoutes } from "./responses.ts";
 import { createOwnKeyRoutes } from "./own_key.ts";
@@ -72,6 +74,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
       ms: Math.round(performance.now() - started),
     });
   });
+
+  app.use(observeRequests(deps.metrics, deps.tracing));
 
   // Bodies are limited before they are read, and by who is asking: routes anyone can reach take small
   // bodies, so unauthenticated clients cannot make the server buffer megabytes; `/v1/*` and `/v2/*` get
@@ -122,6 +126,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   // (Each handler that needs it checks its own input: setup only while no admin exists, login is rate
   // limited, the donation flow verifies its OAuth state.)
   app.route("/", createHealthRoutes(deps)); // GET / · GET /health · GET /ready
+  // GET /metrics: a METRICS_TOKEN bearer, or loopback clients when none is set.
+  app.route("/", createMetricsRoutes(deps, auth));
   app.route("/", createTelemetryRoutes()); // POST /api/event_logging/batch
   // GET /admin · GET /dashboard · GET /donate · GET /oauth-callback-page · GET /static/*
   app.route("/", createStaticPageRoutes(deps));

@@ -9,6 +9,7 @@
  * are the request's fault, not the account's, and leave it untouched.
  */
 import type { FailureClass, UpstreamError } from "../errors.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { Account, Store } from "../store/types.ts";
 
 export interface LifecycleOptions {
@@ -16,6 +17,7 @@ export interface LifecycleOptions {
   /** Parking when an upstream says "exhausted" without a reset time. */
   defaultParkMs?: number;
   authCooldownMs?: number;
+  metrics?: Metrics;
 }
 
 export class AccountLifecycle {
@@ -24,6 +26,7 @@ export class AccountLifecycle {
   #cooldownMs: number;
   #parkMs: number;
   #authCooldownMs: number;
+  #metrics: Metrics | undefined;
 
   constructor(store: Store, now: () => number, options: LifecycleOptions = {}) {
     this.#store = store;
@@ -31,9 +34,11 @@ export class AccountLifecycle {
     this.#cooldownMs = options.defaultCooldownMs ?? 60_000;
     this.#parkMs = options.defaultParkMs ?? 3_600_000;
     this.#authCooldownMs = options.authCooldownMs ?? 300_000;
+    this.#metrics = options.metrics;
   }
 
   async success(account: Account): Promise<void> {
+    this.#metrics?.upstreamCall(account, "success");
     await this.#store.accounts.recordCall(account.id, "success", null, this.#now());
   }
 
@@ -41,6 +46,7 @@ export class AccountLifecycle {
   async failure(account: Account, error: UpstreamError, model: string): Promise<void> {
     const now = this.#now();
     const kind: FailureClass = error.kind;
+    this.#metrics?.upstreamCall(account, kind);
     if (kind === "client" || kind === "context_overflow") return;
     await this.#store.accounts.recordCall(account.id, "failure", kind, now);
     const message = error.message.slice(0, 500);

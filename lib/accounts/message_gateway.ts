@@ -17,6 +17,7 @@ import type { ClaudeRequest } from "../claude/request_schema.ts";
 import { UsageMeter, type UsageSummary } from "../claude/usage_meter.ts";
 import { ApiError, FAILOVER_CLASSES, ProtocolError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { RoutingState } from "../routing/routing_state.ts";
 import type { Account, AccountType, Store } from "../store/types.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
@@ -80,6 +81,7 @@ export interface GatewayDeps {
   now: () => number;
   maxAttempts: number;
   commitAfterMs?: number;
+  metrics?: Metrics;
 }
 
 function newMessageId(): string {
@@ -186,6 +188,7 @@ export class MessageGateway {
       tried.add(lease.account.id);
       trace.account = lease.account;
       trace.upstreamModel = lease.upstreamModel;
+      const t0 = performance.now();
       const channel = d.channels[lease.account.type];
       if (!channel) {
         lease.release(false);
@@ -212,6 +215,7 @@ export class MessageGateway {
         });
         const head = await peekStream(stream, d.commitAfterMs ?? 10_000);
         trace.ttfbMs = performance.now() - trace.started;
+        const obs = d.metrics?.streamStarted(req.requestId, lease.account, route.model, attempt, t0);
         const account = lease.account;
         const upstreamModel = lease.upstreamModel;
         let usageStream = head;
@@ -229,6 +233,7 @@ export class MessageGateway {
           new UsageMeter((summary) => {
             // A client that went away says nothing about the account's health.
             lease.release(summary.completed || asUpstreamError(summary.error) === null);
+            obs?.end(summary.completed ? "success" : asUpstreamError(summary.error)?.kind ?? "cancelled");
             this.#finish(account, upstreamModel, summary, req, trace).catch((error) =>
               d.log.error("usage recording failed", { requestId: req.requestId, error })
             );
@@ -252,6 +257,7 @@ export class MessageGateway {
           error: upstream.message,
         });
         await d.lifecycle.failure(lease.account, upstream, lease.upstreamModel);
+        d.metrics?.attemptFailed(req.requestId, lease.account, route.model, upstream.kind, attempt, t0);
         lastError = upstream;
         if (!FAILOVER_CLASSES.has(upstream.kind) || req.signal.aborted) throw upstream;
       }
@@ -270,6 +276,7 @@ export class MessageGateway {
     const d = this.#d;
     if (s.completed) {
       await d.lifecycle.success(account);
+      d.metrics?.usage(trace.model, account.type, s.usage);
     } else {
       const upstream = asUpstreamError(s.error);
       if (upstream) {
@@ -301,6 +308,7 @@ export class MessageGateway {
       if (input) d.accounting.observe(model, input.estimate, trace.observed.upstreamInput);
     } else if (trace.ttfbMs !== null) inputSource = "estimate";
     const cost = await d.accounting.cost(u, model, trace.upstreamModel);
+    if (cost.usd !== null) d.metrics?.cost(model, trace.account?.type ?? "none", cost.usd);
     await d.store.usage.record({
       account_id: trace.account?.id ?? null,
       model,

@@ -16,6 +16,8 @@ import type { AccessTokenOptions, RenewedToken, TokenRefresher, TokenSource } fr
 export interface TokenManagerOptions {
   /** Refresh this long before the stored expiry. */
   leadMs?: number;
+  /** Told the outcome of every refresh that reached the upstream (metrics, alerts). */
+  onRefresh?: (account: Account, outcome: "success" | "invalid_grant" | "failed") => void;
 }
 
 export class TokenManager implements TokenSource {
@@ -25,6 +27,7 @@ export class TokenManager implements TokenSource {
   #leadMs: number;
   #inflight = new Map<string, Promise<RenewedToken>>();
   #refreshCount = 0;
+  #onRefresh: TokenManagerOptions["onRefresh"];
 
   constructor(
     store: Store,
@@ -36,6 +39,7 @@ export class TokenManager implements TokenSource {
     this.#refreshers = refreshers;
     this.#now = now;
     this.#leadMs = options.leadMs ?? 60_000;
+    this.#onRefresh = options.onRefresh;
   }
 
   /** Refreshes performed by this instance (for stats and tests). */
@@ -123,6 +127,7 @@ export class TokenManager implements TokenSource {
     try {
       const tokens = await refresher.refresh(account);
       this.#refreshCount += 1;
+      this.#onRefresh?.(account, "success");
       const update = {
         accessToken: tokens.accessToken,
         tokenExpiresAt: tokens.expiresAt,
@@ -134,6 +139,7 @@ export class TokenManager implements TokenSource {
       return { token: tokens.accessToken, refreshed: true };
     } catch (error) {
       const kind = error instanceof UpstreamError ? error.kind : "transient";
+      this.#onRefresh?.(account, kind === "invalid_grant" ? "invalid_grant" : "failed");
       const status = kind === "invalid_grant"
         ? "failed_invalid_grant"
         : error instanceof UpstreamError && error.upstreamStatus

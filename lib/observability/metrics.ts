@@ -1,0 +1,359 @@
+/**
+ * `Metrics`: the server's Prometheus registry and the one object every seam reports to.
+ *
+ * Built once by `buildDeps` (tests build their own), so nothing here is module state. The hot path only
+ * increments counters and observes histograms (a few map lookups per request); everything that needs the
+ * store or the account table (account states, which model names count as configured) is computed when
+ * `/metrics` is scraped, from the pool's cached accounts and the routing settings.
+ *
+ * Labels come from bounded sets so a client cannot grow the registry: the route is the matched route
+ * pattern, channels and outcomes are enums, account ids are bounded by the account table, and model names are
+ * kept only when the routing settings (or a custom account) name them: every other name is reported as
+ * `other`. Token and cost counts keep the raw model name internally (capped) and fold it at scrape time, so a
+ * model added to the routing settings later is reported under its own name from then on.
+ *
+ * When tracing is enabled, the gateway hooks also emit one span per upstream call (`Tracing`).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Usage } from "../claude/events.ts";
+import type { Account } from "../store/types.ts";
+import type { Tracing, UpstreamSpanContext } from "./tracing.ts";
+
+export interface MetricsOptions {
+  /** The pool's cached account list (account state gauges). */
+  accounts?: () => Promise<readonly Account[]>;
+  /** Model names that may appear as labels (routing settings, custom accounts). */
+  knownModels?: () => Promise<Iterable<string>>;
+  now?: () => number;
+  /** Process basics (RSS, heap, CPU, fds, event loop lag); off in tests that compare whole outputs. */
+  processMetrics?: boolean;
+  tracing?: Tracing;
+}
+
+/** Outcome of one upstream call attempt: `success` or the failure class. */
+export type UpstreamOutcome = "success" | string;
+
+/** Raw model names kept before folding; beyond this, new names go straight to `other`. */
+const MAX_RAW_MODELS = 1000;
+/** Requests whose channel the gateway noted but whose response was never logged (probe runs). */
+const MAX_PENDING_CHANNELS = 10_000;
+
+const TOKEN_KINDS = ["input", "output", "cache_creation", "cache_read"] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
+
+/** Handle of one committed stream: ended once by the usage meter's finish callback. */
+export interface StreamObservation {
+  end(outcome: UpstreamOutcome): void;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  #options: MetricsOptions;
+  #now: () => number;
+  #requests: Counter<"route" | "method" | "status" | "channel">;
+  #upstream: Counter<"channel" | "account" | "outcome">;
+  #hops: Counter<"channel" | "reason">;
+  #ttfb: Histogram<"channel">;
+  #duration: Histogram<"channel">;
+  #inFlight: Gauge;
+  #refreshes: Counter<"channel" | "outcome">;
+  #cache: Counter<"result">;
+  #keyRejections: Counter<"reason">;
+  #probes: Counter<"outcome">;
+  #alerts: Counter<"outcome">;
+  /** `model \u0000 channel \u0000 kind` -> tokens; folded into labels at scrape. */
+  #tokenCounts = new Map<string, number>();
+  #costCounts = new Map<string, number>();
+  #rawModels = new Set<string>();
+  /** requestId -> channel, from the gateway's commit to the response's request metric. */
+  #channels = new Map<string, string>();
+
+  constructor(options: MetricsOptions = {}) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: "amq2api_http_requests_total",
+      help: "HTTP requests by matched route pattern, method, status and serving channel (none before one)",
+      labelNames: ["route", "method", "status", "channel"],
+      registers,
+    });
+    this.#upstream = new Counter({
+      name: "amq2api_upstream_calls_total",
+      help: "Upstream calls by channel, account and outcome (success or failure class)",
+      labelNames: ["channel", "account", "outcome"],
+      registers,
+    });
+    this.#hops = new Counter({
+      name: "amq2api_failover_hops_total",
+      help: "Failed attempts a request moved on from, by the channel that failed and the failure class",
+      labelNames: ["channel", "reason"],
+      registers,
+    });
+    this.#ttfb = new Histogram({
+      name: "amq2api_upstream_first_byte_seconds",
+      help: "Time from the request reaching the gateway to the committed stream's first event, by channel",
+      labelNames: ["channel"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: "amq2api_upstream_duration_seconds",
+      help: "Time from the request reaching the gateway to the end of its stream, by channel",
+      labelNames: ["channel"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#inFlight = new Gauge({
+      name: "amq2api_streams_in_flight",
+      help: "Committed response streams not yet finished",
+      registers,
+    });
+    this.#refreshes = new Counter({
+      name: "amq2api_token_refreshes_total",
+      help: "Token refreshes by channel and outcome (success, invalid_grant, failed)",
+      labelNames: ["channel", "outcome"],
+      registers,
+    });
+    this.#cache = new Counter({
+      name: "amq2api_cache_lookups_total",
+      help: "Prompt cache simulation lookups by result (hit, miss)",
+      labelNames: ["result"],
+      registers,
+    });
+    this.#keyRejections = new Counter({
+      name: "amq2api_client_key_rejections_total",
+      help: "Requests refused by a client key limit, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#probes = new Counter({
+      name: "amq2api_account_probes_total",
+      help: "Health probes of resting or disabled accounts, by outcome",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#alerts = new Counter({
+      name: "amq2api_alert_deliveries_total",
+      help:
+        "Alert webhook deliveries by outcome (sent, failed after retries, dropped when the queue was full)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    // `collect` runs with the metric as `this`; these reach the counts and providers of this object.
+    const fold = () => this.#modelFolder();
+    const tokenCounts = this.#tokenCounts;
+    const costCounts = this.#costCounts;
+    const accountList = async () => await this.#options.accounts?.() ?? [];
+    const now = () => this.#now();
+    new Counter({
+      name: "amq2api_tokens_total",
+      help: "Tokens by model (configured names, else other), channel and kind",
+      labelNames: ["model", "channel", "kind"],
+      registers,
+      async collect() {
+        this.reset();
+        const folder = await fold();
+        for (const [key, n] of tokenCounts) {
+          const [model = "", channel = "", kind = ""] = key.split("\u0000");
+          this.inc({ model: folder(model), channel, kind }, n);
+        }
+      },
+    });
+    new Counter({
+      name: "amq2api_cost_usd_total",
+      help: "Estimated cost in US dollars by model (configured names, else other) and channel",
+      labelNames: ["model", "channel"],
+      registers,
+      async collect() {
+        this.reset();
+        const folder = await fold();
+        for (const [key, n] of costCounts) {
+          const [model = "", channel = ""] = key.split("\u0000");
+          this.inc({ model: folder(model), channel }, n);
+        }
+      },
+    });
+    new Gauge({
+      name: "amq2api_accounts",
+      help: "Accounts by channel and state (usable, cooling_down, parked, disabled), as of the scrape",
+      labelNames: ["channel", "state"],
+      registers,
+      async collect() {
+        this.reset();
+        const accounts = await accountList();
+        const at = now();
+        const counts = new Map<string, number>();
+        for (const account of accounts) {
+          const key = `${account.type}\u0000${accountState(account, at)}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        for (const channel of new Set(accounts.map((a) => a.type))) {
+          for (const state of ["usable", "cooling_down", "parked", "disabled"]) {
+            this.set({ channel, state }, counts.get(`${channel}\u0000${state}`) ?? 0);
+          }
+        }
+      },
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** One HTTP request, after its response (the channel is the one the gateway committed to, if any). */
+  request(requestId: string, route: string, method: string, status: number): string {
+    const channel = this.#channels.get(requestId) ?? "none";
+    this.#channels.delete(requestId);
+    this.#requests.inc({ route, method, status: String(status), channel });
+    return channel;
+  }
+
+  /** One upstream call's outcome, as the account lifecycle records it. */
+  upstreamCall(account: Pick<Account, "id" | "type">, outcome: UpstreamOutcome): void {
+    this.#upstream.inc({ channel: account.type, account: account.id, outcome });
+  }
+
+  /**
+   * A failed attempt before the first byte (the gateway moves on to another account or gives up).
+   * `startedMs` is `performance.now()` when the attempt began (for its span).
+   */
+  attemptFailed(
+    requestId: string,
+    account: Pick<Account, "id" | "type">,
+    model: string,
+    reason: string,
+    attempt: number,
+    startedMs: number,
+  ): void {
+    this.#hops.inc({ channel: account.type, reason });
+    this.#note(requestId, account.type);
+    this.#options.tracing?.upstreamSpan({
+      channel: account.type,
+      accountId: account.id,
+      model,
+      outcome: reason,
+      attempt,
+      startedMs,
+      endedMs: performance.now(),
+    });
+  }
+
+  /**
+   * The gateway committed a stream: counts it in flight and observes the time to first byte. The returned
+   * handle is ended once, from the usage meter's finish callback.
+   */
+  streamStarted(
+    requestId: string,
+    account: Pick<Account, "id" | "type">,
+    model: string,
+    attempt: number,
+    startedMs: number,
+  ): StreamObservation {
+    const channel = account.type;
+    this.#note(requestId, channel);
+    this.#inFlight.inc();
+    this.#ttfb.observe({ channel }, (performance.now() - startedMs) / 1000);
+    const span: UpstreamSpanContext | undefined = this.#options.tracing?.capture();
+    let ended = false;
+    return {
+      end: (outcome) => {
+        if (ended) return;
+        ended = true;
+        const endedMs = performance.now();
+        this.#inFlight.dec();
+        this.#duration.observe({ channel }, (endedMs - startedMs) / 1000);
+        this.#options.tracing?.upstreamSpan({
+          channel,
+          accountId: account.id,
+          model,
+          outcome,
+          attempt,
+          startedMs,
+          endedMs,
+          parent: span,
+        });
+      },
+    };
+  }
+
+  /** Adds `n` tokens of one kind. */
+  tokens(model: string, channel: string, kind: TokenKind, n: number): void {
+    if (!(n > 0)) return;
+    const key = `${this.#rawModel(model)}\u0000${channel}\u0000${kind}`;
+    this.#tokenCounts.set(key, (this.#tokenCounts.get(key) ?? 0) + n);
+  }
+
+  /** Adds a completed request's usage (all four kinds). */
+  usage(model: string, channel: string, usage: Usage): void {
+    this.tokens(model, channel, "input", usage.input_tokens);
+    this.tokens(model, channel, "output", usage.output_tokens);
+    this.tokens(model, channel, "cache_creation", usage.cache_creation_input_tokens ?? 0);
+    this.tokens(model, channel, "cache_read", usage.cache_read_input_tokens ?? 0);
+  }
+
+  /** Adds an estimated cost in US dollars. */
+  cost(model: string, channel: string, usd: number): void {
+    if (!(usd > 0)) return;
+    const key = `${this.#rawModel(model)}\u0000${channel}`;
+    this.#costCounts.set(key, (this.#costCounts.get(key) ?? 0) + usd);
+  }
+
+  /** One prompt cache simulation lookup. */
+  cacheLookup(hit: boolean): void {
+    this.#cache.inc({ result: hit ? "hit" : "miss" });
+  }
+
+  /** A request refused by a client key limit (`reason` from a fixed set, e.g. `rpm`, `tokens`, `budget`). */
+  keyRejected(reason: string): void {
+    this.#keyRejections.inc({ reason });
+  }
+
+  /** A token refresh finished: `success`, `invalid_grant` or `failed`. */
+  tokenRefresh(channel: string, outcome: "success" | "invalid_grant" | "failed"): void {
+    this.#refreshes.inc({ channel, outcome });
+  }
+
+  /** One account probed by the probe job. */
+  probe(outcome: "reenabled" | "failed" | "skipped"): void {
+    this.#probes.inc({ outcome });
+  }
+
+  /** One alert delivery's fate. */
+  alertDelivery(outcome: "sent" | "failed" | "dropped"): void {
+    this.#alerts.inc({ outcome });
+  }
+
+  #note(requestId: string, channel: string): void {
+    if (this.#channels.size >= MAX_PENDING_CHANNELS) this.#channels.clear();
+    this.#channels.set(requestId, channel);
+  }
+
+  #rawModel(model: string): string {
+    if (this.#rawModels.has(model)) return model;
+    if (this.#rawModels.size >= MAX_RAW_MODELS || model.includes("\u0000")) return "other";
+    this.#rawModels.add(model);
+    return model;
+  }
+
+  async #modelFolder(): Promise<(model: string) => string> {
+    const known = new Set(await this.#options.knownModels?.() ?? []);
+    return (model) => known.has(model) ? model : "other";
+  }
+}
+
+/** The state an account is in for the gauges (the same tests the pool uses to choose). */
+function accountState(account: Account, now: number): "usable" | "cooling_down" | "parked" | "disabled" {
+  if (!account.enabled) return "disabled";
+  if (account.parked_until !== null && account.parked_until > now) return "parked";
+  if (account.cooldown_until !== null && account.cooldown_until > now) return "cooling_down";
+  return "usable";
+}
