@@ -39,7 +39,14 @@ const LAYERS: Array<{ name: string; members: string[] }> = [
   { name: "admin and routing", members: ["lib/admin/", "lib/routing/"] },
   {
     name: "accounts and channels",
-    members: ["lib/accounts/", "lib/amazonq/", "lib/gemini/", "lib/custom/", "lib/keys/"],
+    members: [
+      "lib/accounts/",
+      "lib/amazonq/",
+      "lib/gemini/",
+      "lib/custom/",
+      "lib/keys/",
+      "lib/observability/",
+    ],
   },
   {
     name: "composition",
@@ -52,6 +59,7 @@ const LAYERS: Array<{ name: string; members: string[] }> = [
       "lib/admin/request_auth.ts",
       "lib/keys/key_limits.ts",
       "lib/keys/key_limit_headers.ts",
+      "lib/observability/observe_requests.ts",
     ],
   },
   { name: "routes", members: ["routes/"] },

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../../../lib/store/sqlite_store.ts";
 import { fakeOpenAI, openAIFailure } from "../../_helpers/pool_helpers.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../../main.ts", import.meta.url));
 /** The flags of `deno task start`. */
 const FLAGS = [
   "run",
