@@ -21,6 +21,7 @@ import { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
 import { CustomChannel } from "./openai/custom_channel.ts";
 import { testCustomAccount } from "./openai/custom_connection_test.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
+import { UpstreamClients } from "./upstream/upstream_clients.ts";
 import { createAmazonQOnboardingRoutes } from "../routes/amazonq_onboarding.ts";
 import { createGeminiOAuthRoutes } from "../routes/gemini_oauth.ts";
 import { createOpenAIChatRoutes } from "../routes/openai_chat.ts";
@@ -47,6 +48,8 @@ export function createBackends(
       idleMs: config.upstreamIdleTimeoutMs,
       totalMs: config.upstreamTotalTimeoutMs,
     };
+    // One pooled client per distinct proxy, shared by every channel and refresher.
+    const clients = new UpstreamClients({ defaultProxy: config.upstreamProxy });
     const codeAssist = new CodeAssistClient({ fetch, userAgent: config.gemini.userAgent, now });
     const flow = new GeminiOAuthFlow({
       fetch,
@@ -82,6 +85,7 @@ export function createBackends(
           estimator,
           now,
           timeouts,
+          clients,
         }),
         gemini: new GeminiChannel({
           fetch,
@@ -90,8 +94,15 @@ export function createBackends(
           userAgent: config.gemini.userAgent,
           now,
           timeouts,
+          clients,
         }),
-        custom_api: new CustomChannel({ fetch, sign: (thinking) => signer.sign(thinking), now, timeouts }),
+        custom_api: new CustomChannel({
+          fetch,
+          sign: (thinking) => signer.sign(thinking),
+          now,
+          timeouts,
+          clients,
+        }),
       },
       refreshers: {
         amazonq: new AmazonQRefresher({
@@ -99,6 +110,7 @@ export function createBackends(
           tokenEndpoint: config.amazonq.tokenEndpoint,
           kiroRefreshEndpoint: config.amazonq.kiroRefreshEndpoint,
           now,
+          clients,
         }),
         gemini: new GeminiRefresher({
           fetch,
@@ -108,6 +120,7 @@ export function createBackends(
           now,
           codeAssist,
           apiEndpoint: config.gemini.apiEndpoint,
+          clients,
         }),
       },
       routeModules: [
