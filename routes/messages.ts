@@ -56,7 +56,7 @@ export async function openForRequest(
   }
   // Counted here, large texts off the event loop; the gateway's own count then finds this total.
   await deps.estimator.countRequestAsync(request);
-  return await deps.gateway.open({
+  const result = await deps.gateway.open({
     request,
     requestId: c.get("requestId"),
     sessionKey: sessionKeyOf(c.req.header("x-claude-code-session-id"), request),
@@ -66,6 +66,9 @@ export async function openForRequest(
     clientHeaders,
     signal: AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]),
   });
+  // On `c.res` (not `c.header`): Hono carries these headers over to a streamed Response the route returns.
+  if (result.fallbackFrom) c.res.headers.set("x-amq2api-model-fallback", result.fallbackFrom);
+  return result;
 }
 
 /** Logs, with the request and account ids, a stream that ended with an error after its first byte. */

@@ -12,6 +12,7 @@ import type { ClaudeRequest } from "../claude/request_schema.ts";
 import { UsageMeter, type UsageSummary } from "../claude/usage_meter.ts";
 import { ApiError, FAILOVER_CLASSES, ProtocolError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { modelFallback } from "../routing/model_fallback.ts";
 import type { RoutingState } from "../routing/routing_state.ts";
 import type { Account, AccountType, Store } from "../store/types.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
@@ -35,8 +36,13 @@ export interface GatewayRequest {
 export interface GatewayResult {
   events: ReadableStream<ClaudeStreamEvent>;
   account: Account;
+  /** The model that serves the request (a fallback's when one was used). */
   model: string;
   messageId: string;
+  /** The model the client asked for. */
+  requestedModel?: string;
+  /** Set when a `model_fallbacks` rule moved the request: the requested model. */
+  fallbackFrom?: string;
 }
 
 export interface GatewayDeps {
@@ -76,7 +82,31 @@ export class MessageGateway {
     this.#d = deps;
   }
 
+  /**
+   * Serves the request with its model or, when no account can take that model right now, with the
+   * `model_fallbacks` models in order (never for client errors or an unserved model).
+   */
   async open(req: GatewayRequest): Promise<GatewayResult> {
+    const requested = req.request.model;
+    try {
+      return { ...(await this.#openModel(req)), requestedModel: requested };
+    } catch (error) {
+      if (req.forcedAccountId || !modelFallback.applies(error)) throw error;
+      const fallbacks = modelFallback.candidates((await this.#d.routing.config()).model_fallbacks, requested);
+      for (const model of fallbacks) {
+        try {
+          const result = await this.#openModel({ ...req, request: { ...req.request, model } });
+          this.#d.log.info("model fallback", { requestId: req.requestId, requested, model: result.model });
+          return { ...result, requestedModel: requested, fallbackFrom: requested };
+        } catch (next) {
+          if (!modelFallback.applies(next) && !modelFallback.unserved(next)) throw next;
+        }
+      }
+      throw error;
+    }
+  }
+
+  async #openModel(req: GatewayRequest): Promise<GatewayResult> {
     const d = this.#d;
     const router = await d.routing.router();
     const route = router.route(req.request.model);
