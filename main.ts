@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runRefreshJob } from "./lib/accounts/refresh_job.ts";
 import { runGeminiQuotaJob } from "./lib/gemini/quota_refresh_job.ts";
+import { runAllowanceJob } from "./lib/amazonq/allowance_job.ts";
 import { seedEnvAccount } from "./lib/accounts/env_account_seed.ts";
 import { createApp } from "./lib/app.ts";
 import { createBackends } from "./lib/backends.ts";
@@ -114,6 +115,23 @@ if (fetchGeminiQuota) {
         if (result.due > 0) log.info("gemini quota run", { ...result });
       })
       .catch((error) => log.error("gemini quota run failed", { error }));
+  });
+}
+const fetchAmazonQAllowance = deps.fetchAmazonQAllowance;
+if (fetchAmazonQAllowance) {
+  // Allowances change with every request but reset monthly: an hourly look is enough to park and resume.
+  Deno.cron("refresh-amazonq-allowance", "41 * * * *", { signal: shutdown.signal }, async () => {
+    await runAllowanceJob({
+      store,
+      fetchAllowance: fetchAmazonQAllowance,
+      now: Date.now,
+      holder,
+      maxAgeMs: 50 * 60_000,
+    })
+      .then((result) => {
+        if (result.due > 0) log.info("amazonq allowance run", { ...result });
+      })
+      .catch((error) => log.error("amazonq allowance run failed", { error }));
   });
 }
 // Expired sessions go; call records are kept a week (stats show the last day, the rate limit the last hour).

@@ -13,6 +13,7 @@ import type { Logger } from "./log.ts";
 import type { RoutingState } from "./routing/routing_state.ts";
 import type { Account, Store } from "./store/types.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
+import type { AllowanceFetcher } from "./amazonq/allowance_client.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import type { Hono } from "hono";
 
@@ -43,6 +44,8 @@ export interface Deps {
   testAccount?: AccountTester;
   /** Reads a Gemini account's per-model quota from Google (used by the quota job). */
   fetchGeminiQuota?: QuotaFetcher;
+  /** Reads an Amazon Q account's monthly allowance (used by the allowance job). */
+  fetchAmazonQAllowance?: AllowanceFetcher;
   /** Extra route modules (backends' onboarding pages and APIs). */
   routeModules?: RouteModule[];
 }

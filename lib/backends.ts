@@ -5,6 +5,7 @@
  */
 import { assertAccountInput } from "./accounts/account_input.ts";
 import { RequestAuth } from "./admin/request_auth.ts";
+import { AllowanceClient } from "./amazonq/allowance_client.ts";
 import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
 import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
 import { DeviceLogin } from "./amazonq/device_login.ts";
@@ -73,8 +74,17 @@ export function createBackends(
           : config.gemini.apiEndpoint,
         String(account.other.project ?? ""),
       );
+    const allowance = new AllowanceClient({
+      fetch,
+      tokens,
+      apiEndpoint: config.amazonq.apiEndpoint,
+      profileArn: config.amazonq.profileArn,
+      clients,
+      now,
+    });
     return {
       fetchGeminiQuota,
+      fetchAmazonQAllowance: (account) => allowance.fetch(account),
       channels: {
         amazonq: new AmazonQChannel({
           fetch,

@@ -18,7 +18,9 @@ import type { ThinkingSigner } from "./claude/thinking_signer.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { RoutingState } from "./routing/routing_state.ts";
-import type { AccountType, Store } from "./store/types.ts";
+import type { Account, AccountType, Store } from "./store/types.ts";
+import type { AllowanceFetcher } from "./amazonq/allowance_client.ts";
+import { refreshAccountAllowance } from "./amazonq/allowance_job.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
@@ -29,6 +31,8 @@ export interface BackendParts {
   testAccount?: Deps["testAccount"];
   /** Reads a Gemini account's per-model quota (for the quota job). */
   fetchGeminiQuota?: QuotaFetcher;
+  /** Reads an Amazon Q account's monthly allowance (for the allowance job). */
+  fetchAmazonQAllowance?: AllowanceFetcher;
 }
 
 /** What the backends are built from (the token source, the upstream fetch, the clock and the store). */
@@ -69,13 +73,23 @@ export function buildDeps(input: BuildDepsInput): Deps {
     ...(input.random ? { random: input.random } : {}),
     ...(input.poolWaitMs !== undefined ? { waitTimeoutMs: input.poolWaitMs } : {}),
   });
-  const lifecycle = new AccountLifecycle(store, now);
+  // The allowance reader comes with the backends, built after the lifecycle that triggers it.
+  let afterQuotaError: ((account: Account) => void) | undefined;
+  const lifecycle = new AccountLifecycle(store, now, { onQuotaExhausted: (a) => afterQuotaError?.(a) });
   const refreshers: Partial<Record<AccountType, TokenRefresher>> = {};
   // The token manager needs the refreshers and the channels need the token manager: build the manager
   // over a table that is filled right after.
   const tokens = new TokenManager(store, refreshers, now, { leadMs: 60_000 });
   const backends = input.backends({ tokens, fetch: fetchFn, now, store });
   Object.assign(refreshers, backends.refreshers);
+  const fetchAllowance = backends.fetchAmazonQAllowance;
+  if (fetchAllowance) {
+    const jobDeps = { store, fetchAllowance, now, holder: `quota-${crypto.randomUUID()}`, maxAgeMs: 0 };
+    afterQuotaError = (account) =>
+      void refreshAccountAllowance(jobDeps, account).catch((error) =>
+        log.warn("allowance read after a quota error failed", { accountId: account.id, error })
+      );
+  }
   const gateway = new MessageGateway({
     store,
     pool,
@@ -107,5 +121,6 @@ export function buildDeps(input: BuildDepsInput): Deps {
   };
   if (backends.testAccount) deps.testAccount = backends.testAccount;
   if (backends.fetchGeminiQuota) deps.fetchGeminiQuota = backends.fetchGeminiQuota;
+  if (fetchAllowance) deps.fetchAmazonQAllowance = fetchAllowance;
   return deps;
 }

@@ -16,6 +16,8 @@ export interface LifecycleOptions {
   /** Parking when an upstream says "exhausted" without a reset time. */
   defaultParkMs?: number;
   authCooldownMs?: number;
+  /** Told (without waiting) when an Amazon Q account ran out of quota: the allowance is read again. */
+  onQuotaExhausted?: (account: Account) => void;
 }
 
 export class AccountLifecycle {
@@ -24,6 +26,7 @@ export class AccountLifecycle {
   #cooldownMs: number;
   #parkMs: number;
   #authCooldownMs: number;
+  #onQuotaExhausted: ((account: Account) => void) | undefined;
 
   constructor(store: Store, now: () => number, options: LifecycleOptions = {}) {
     this.#store = store;
@@ -31,6 +34,7 @@ export class AccountLifecycle {
     this.#cooldownMs = options.defaultCooldownMs ?? 60_000;
     this.#parkMs = options.defaultParkMs ?? 3_600_000;
     this.#authCooldownMs = options.authCooldownMs ?? 300_000;
+    this.#onQuotaExhausted = options.onQuotaExhausted;
   }
 
   async success(account: Account): Promise<void> {
@@ -62,6 +66,7 @@ export class AccountLifecycle {
           await this.#store.accounts.update(account.id, { last_error: message });
         } else {
           await this.#store.accounts.update(account.id, { parked_until: until, last_error: message });
+          if (account.type === "amazonq") this.#onQuotaExhausted?.(account);
         }
         break;
       }

@@ -49,6 +49,8 @@ export function accountView(account: Account, now: number): Record<string, unkno
   const other = maskOther(rest, false) as Record<string, unknown>;
   const view: Record<string, unknown> = { ...account, other, ...proxyView(proxy) };
   for (const field of SECRET_FIELDS) view[field] = maskSecret(account[field]);
+  // The Amazon Q allowance (stored by the allowance job) at the top level, for the console's column.
+  view.allowance = account.other.allowance ?? null;
   view.status = !account.enabled
     ? "disabled"
     : account.cooldown_until !== null && account.cooldown_until > now
