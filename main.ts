@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { runProbeJob } from "./lib/accounts/probe_job.ts";
 import { runRefreshJob } from "./lib/accounts/refresh_job.ts";
 import { runGeminiQuotaJob } from "./lib/gemini/quota_refresh_job.ts";
+import { runAllowanceJob } from "./lib/amazonq/allowance_job.ts";
 import { seedEnvAccount } from "./lib/accounts/env_account_seed.ts";
 import { createApp } from "./routes/app.ts";
 import { createBackends } from "./lib/backends.ts";
@@ -147,6 +148,23 @@ try {
 if (config.alertWebhookUrls.length > 0) {
   Deno.cron("alerts", "* * * * *", { signal: shutdown.signal }, async () => {
     await deps.alerts.evaluate().catch((error) => log.error("alert evaluation failed", { error }));
+  });
+}
+const fetchAmazonQAllowance = deps.fetchAmazonQAllowance;
+if (fetchAmazonQAllowance) {
+  // Allowances change with every request but reset monthly: an hourly look is enough to park and resume.
+  Deno.cron("refresh-amazonq-allowance", "41 * * * *", { signal: shutdown.signal }, async () => {
+    await runAllowanceJob({
+      store,
+      fetchAllowance: fetchAmazonQAllowance,
+      now: Date.now,
+      holder,
+      maxAgeMs: 50 * 60_000,
+    })
+      .then((result) => {
+        if (result.due > 0) log.info("amazonq allowance run", { ...result });
+      })
+      .catch((error) => log.error("amazonq allowance run failed", { error }));
   });
 }
 // Expired sessions go; call records are kept a week (stats show the last day, the rate limit the last hour).

@@ -17,6 +17,7 @@ import type { Tracing } from "./observability/tracing.ts";
 import type { RoutingState } from "./routing/routing_state.ts";
 import type { Account, Store } from "./store/types.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
+import type { AllowanceFetcher } from "./amazonq/allowance_client.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import type { DeviceLoginSessions } from "./amazonq/device_login_sessions.ts";
 import type { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
@@ -59,6 +60,8 @@ export interface Deps {
   deviceLoginClaim?: { claimWaitMs?: number; sleep?: (ms: number) => Promise<void> };
   /** The Gemini donation sign-in (the `/donate` page and `/api/gemini/*`). */
   geminiOAuth?: GeminiOAuthFlow;
+  /** Reads an Amazon Q account's monthly allowance (used by the allowance job). */
+  fetchAmazonQAllowance?: AllowanceFetcher;
 }
 
 export interface Principal {

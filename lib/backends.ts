@@ -5,6 +5,7 @@
  * `fetch` keeps its pooled connections for the life of the process.
  */
 import { assertAccountInput } from "./accounts/account_input.ts";
+import { AllowanceClient } from "./amazonq/allowance_client.ts";
 import { AmazonQChannel } from "./amazonq/amazonq_channel.ts";
 import { AmazonQRefresher } from "./amazonq/amazonq_refresher.ts";
 import { DeviceLogin } from "./amazonq/device_login.ts";
@@ -20,6 +21,7 @@ import { GeminiOAuthFlow } from "./gemini/oauth_flow.ts";
 import { CustomChannel } from "./custom/custom_channel.ts";
 import { customConnectionCheck } from "./custom/custom_connection_check.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
+import { UpstreamClients } from "./upstream/upstream_clients.ts";
 import type { QuotaFetcher } from "./gemini/quota_refresh_job.ts";
 
 export interface BackendInput {
@@ -42,6 +44,8 @@ export function createBackends(
       idleMs: config.upstreamIdleTimeoutMs,
       totalMs: config.upstreamTotalTimeoutMs,
     };
+    // One pooled client per distinct proxy, shared by every channel and refresher.
+    const clients = new UpstreamClients({ defaultProxy: config.upstreamProxy });
     const codeAssist = new CodeAssistClient({ fetch, userAgent: config.gemini.userAgent, now });
     const flow = new GeminiOAuthFlow({
       fetch,
@@ -65,8 +69,17 @@ export function createBackends(
           : config.gemini.apiEndpoint,
         String(account.other.project ?? ""),
       );
+    const allowance = new AllowanceClient({
+      fetch,
+      tokens,
+      apiEndpoint: config.amazonq.apiEndpoint,
+      profileArn: config.amazonq.profileArn,
+      clients,
+      now,
+    });
     return {
       fetchGeminiQuota,
+      fetchAmazonQAllowance: (account) => allowance.fetch(account),
       channels: {
         amazonq: new AmazonQChannel({
           fetch,
@@ -77,6 +90,7 @@ export function createBackends(
           estimator,
           now,
           timeouts,
+          clients,
         }),
         gemini: new GeminiChannel({
           fetch,
@@ -85,8 +99,15 @@ export function createBackends(
           userAgent: config.gemini.userAgent,
           now,
           timeouts,
+          clients,
         }),
-        custom_api: new CustomChannel({ fetch, sign: (thinking) => signer.sign(thinking), now, timeouts }),
+        custom_api: new CustomChannel({
+          fetch,
+          sign: (thinking) => signer.sign(thinking),
+          now,
+          timeouts,
+          clients,
+        }),
       },
       refreshers: {
         amazonq: new AmazonQRefresher({
@@ -94,6 +115,7 @@ export function createBackends(
           tokenEndpoint: config.amazonq.tokenEndpoint,
           kiroRefreshEndpoint: config.amazonq.kiroRefreshEndpoint,
           now,
+          clients,
         }),
         gemini: new GeminiRefresher({
           fetch,
@@ -103,6 +125,7 @@ export function createBackends(
           now,
           codeAssist,
           apiEndpoint: config.gemini.apiEndpoint,
+          clients,
         }),
       },
       deviceLogins: new DeviceLoginSessions(deviceLogin, now, async (account) => {

@@ -25,6 +25,8 @@ import type { ModelRouter } from "./routing/model_router.ts";
 import type { RoutingConfig } from "./routing/routing_config.ts";
 import { RoutingState } from "./routing/routing_state.ts";
 import type { Account, AccountType, Store } from "./store/types.ts";
+import type { AllowanceFetcher } from "./amazonq/allowance_client.ts";
+import { refreshAccountAllowance } from "./amazonq/allowance_job.ts";
 import type { TokenEstimator } from "./usage/token_estimator.ts";
 import { KeyLimits } from "./keys/key_limits.ts";
 import type { PriceFunction } from "./keys/key_admission.ts";
@@ -40,6 +42,8 @@ export interface BackendParts {
   geminiOAuth?: Deps["geminiOAuth"];
   /** Reads a Gemini account's per-model quota (for the quota job). */
   fetchGeminiQuota?: QuotaFetcher;
+  /** Reads an Amazon Q account's monthly allowance (for the allowance job). */
+  fetchAmazonQAllowance?: AllowanceFetcher;
 }
 
 /** What the backends are built from (the token source, the upstream fetch, the clock and the store). */
@@ -96,7 +100,12 @@ export function buildDeps(input: BuildDepsInput): Deps {
     processMetrics: input.processMetrics ?? true,
     ...(tracing ? { tracing } : {}),
   });
-  const lifecycle = new AccountLifecycle(store, now, { metrics });
+  // The allowance reader comes with the backends, built after the lifecycle that triggers it.
+  let afterQuotaError: ((account: Account) => void) | undefined;
+  const lifecycle = new AccountLifecycle(store, now, {
+    metrics,
+    onQuotaExhausted: (a) => afterQuotaError?.(a),
+  });
   const alerts = new AlertMonitor({
     store,
     pool,
@@ -119,6 +128,14 @@ export function buildDeps(input: BuildDepsInput): Deps {
   });
   const backends = input.backends({ tokens, fetch: fetchFn, now, store });
   Object.assign(refreshers, backends.refreshers);
+  const fetchAllowance = backends.fetchAmazonQAllowance;
+  if (fetchAllowance) {
+    const jobDeps = { store, fetchAllowance, now, holder: `quota-${crypto.randomUUID()}`, maxAgeMs: 0 };
+    afterQuotaError = (account) =>
+      void refreshAccountAllowance(jobDeps, account).catch((error) =>
+        log.warn("allowance read after a quota error failed", { accountId: account.id, error })
+      );
+  }
   const accounting = new UsageAccounting({
     store,
     estimator: input.estimator,
@@ -180,6 +197,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
   if (backends.deviceLogins) deps.deviceLogins = backends.deviceLogins;
   if (backends.deviceLoginClaim) deps.deviceLoginClaim = backends.deviceLoginClaim;
   if (backends.geminiOAuth) deps.geminiOAuth = backends.geminiOAuth;
+  if (fetchAllowance) deps.fetchAmazonQAllowance = fetchAllowance;
   return deps;
 }
 

@@ -9,6 +9,7 @@
  */
 import { isIP } from "node:net";
 import { ConfigError } from "./errors.ts";
+import { proxySetting } from "./upstream/proxy_setting.ts";
 
 export interface Config {
   readonly host: string;
@@ -48,6 +49,8 @@ export interface Config {
   readonly upstreamIdleTimeoutMs: number;
   /** The whole of one upstream call, body included. */
   readonly upstreamTotalTimeoutMs: number;
+  /** `UPSTREAM_PROXY`: the default proxy of upstream calls and refreshes (an account's own `proxy` wins). */
+  readonly upstreamProxy: string | undefined;
   readonly maxFailoverAttempts: number;
   /** How stale cached accounts, routing config and client keys may be after another instance wrote them. */
   readonly cacheStalenessMs: number;
@@ -125,6 +128,7 @@ export const CONFIG_VARIABLES = [
   "UPSTREAM_TIMEOUT_SECONDS",
   "UPSTREAM_IDLE_TIMEOUT_SECONDS",
   "UPSTREAM_TOTAL_TIMEOUT_SECONDS",
+  "UPSTREAM_PROXY",
   "MAX_FAILOVER_ATTEMPTS",
   "CACHE_STALENESS_MS",
   "KEY_QUEUE_TIMEOUT_SECONDS",
@@ -273,6 +277,11 @@ export function parseConfig(get: EnvGetter): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError("METRICS_TOKEN must be at least 16 characters long");
   }
+  const upstreamProxy = r.str("UPSTREAM_PROXY");
+  if (upstreamProxy !== undefined) {
+    const setting = proxySetting(upstreamProxy);
+    if ("problem" in setting) throw new ConfigError(`UPSTREAM_PROXY ${setting.problem}`);
+  }
   const oidcEndpoint = r.url("AMAZONQ_OIDC_ENDPOINT", "https://oidc.us-east-1.amazonaws.com");
   const config: Config = {
     host,
@@ -295,6 +304,7 @@ export function parseConfig(get: EnvGetter): Config {
     upstreamTimeoutMs: r.int("UPSTREAM_TIMEOUT_SECONDS", 300, 5, 3600) * 1000,
     upstreamIdleTimeoutMs: r.int("UPSTREAM_IDLE_TIMEOUT_SECONDS", 120, 5, 3600) * 1000,
     upstreamTotalTimeoutMs: r.int("UPSTREAM_TOTAL_TIMEOUT_SECONDS", 3600, 5, 24 * 3600) * 1000,
+    upstreamProxy,
     maxFailoverAttempts: r.int("MAX_FAILOVER_ATTEMPTS", 3, 1, 20),
     cacheStalenessMs: r.int("CACHE_STALENESS_MS", 1000, 0, 60_000),
     keyQueueTimeoutMs: r.int("KEY_QUEUE_TIMEOUT_SECONDS", 30, 0, 600) * 1000,

@@ -46,9 +46,10 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
 
   app.post("/v2/accounts", async (c) => {
     const body = await readJsonBody(c, newAccountSchema);
-    const other = body.other ?? {};
+    const proxy = body.proxy ?? undefined;
+    const other = { ...body.other, ...(proxy !== undefined ? { proxy } : {}) };
     assertAccountInput(
-      body,
+      { ...body, other },
       body.type === "custom_api" ? customAccountProblems(other, body.clientSecret) : [],
     );
     const input: NewAccount = {
@@ -146,7 +147,8 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
   app.patch("/v2/accounts/:id", async (c) => {
     const account = await load(c.req.param("id"));
     const body = await readJsonBody(c, accountPatchSchema);
-    assertAccountInput(body);
+    const proxyPatch = body.proxy !== undefined ? { proxy: body.proxy } : {};
+    assertAccountInput({ ...body, other: { ...body.other, ...proxyPatch } });
     const patch: AccountPatch = {};
     for (const key of ["label", "clientId", "clientSecret", "refreshToken", "accessToken"] as const) {
       if (body[key] !== undefined) patch[key] = body[key];
@@ -175,7 +177,11 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
       if (problems.length > 0) throw new ApiError("invalid_request_error", problems.join("; "));
     }
     // Everything was validated above: from here on only the store can fail.
-    const otherPatch = { ...body.other, ...(body.clear_cooldown ? { quota_parked: null } : {}) };
+    const otherPatch = {
+      ...body.other,
+      ...proxyPatch,
+      ...(body.clear_cooldown ? { quota_parked: null } : {}),
+    };
     if (Object.keys(otherPatch).length > 0) await deps.store.accounts.patchOther(account.id, otherPatch);
     const updated = await deps.store.accounts.update(account.id, patch);
     return c.json(view(updated!));

@@ -114,6 +114,8 @@ export async function openForRequest(
     admission.release();
     throw error;
   }
+  // On `c.res` (not `c.header`): Hono carries these headers over to a streamed Response the route returns.
+  if (result.fallbackFrom) c.res.headers.set("x-amq2api-model-fallback", result.fallbackFrom);
   const model = result.model;
   // Settled once, when the stream ends however it ends, with the usage it reported.
   const events = result.events.pipeThrough(

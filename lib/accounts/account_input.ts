@@ -4,11 +4,13 @@
  * written goes through (create, update, import, Gemini donations, Amazon Q device login). Checks: known types, weight and limits in range, bounded string lengths, no NUL bytes (the
  * store would read them back truncated), an `other` of bounded depth and size (a deeply nested one broke
  * every later list and export), http(s) upstream URLs without credentials, and for custom API accounts an
- * `other.api_base` and a known `other.format`.
+ * `other.api_base` and a known `other.format`; an upstream proxy (`proxy`, kept as `other.proxy`) must be an
+ * http(s) or socks5 URL or `direct`.
  */
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { jsonDepth } from "../store/json_depth.ts";
+import { proxySetting } from "../upstream/proxy_setting.ts";
 import { upstreamUrlProblem } from "./upstream_url_problem.ts";
 
 /** Limits shared by every write of an account. */
@@ -37,6 +39,8 @@ export const newAccountSchema = z.looseObject({
   weight: z.number().int().min(1).max(1000).optional(),
   rate_limit_per_hour: z.number().int().min(0).max(1_000_000).optional(),
   max_inflight: z.number().int().min(0).max(10_000).optional(),
+  /** The upstream proxy URL or `direct`; stored as the secret `other.proxy`. */
+  proxy: z.string().max(2048).nullish(),
 });
 
 export const accountPatchSchema = z.strictObject({
@@ -51,6 +55,8 @@ export const accountPatchSchema = z.strictObject({
   weight: z.number().int().min(1).max(1000).optional(),
   rate_limit_per_hour: z.number().int().min(0).max(1_000_000).optional(),
   max_inflight: z.number().int().min(0).max(10_000).optional(),
+  /** The upstream proxy URL or `direct` (null: back to the global default). */
+  proxy: z.string().max(2048).nullable().optional(),
   /** Clears a cooldown or parking by hand. */
   clear_cooldown: z.boolean().optional(),
 });
@@ -123,6 +129,10 @@ export function accountInputProblems(input: AccountInputFields): string[] {
   }
   const nul = nulPath(other);
   if (nul !== null) problems.push(`${nul}: must not contain NUL bytes`);
+  if (other.proxy !== undefined && other.proxy !== null) {
+    const setting = proxySetting(other.proxy);
+    if ("problem" in setting) problems.push(`proxy: ${setting.problem}`);
+  }
   for (const key of ["api_base", "api_endpoint"]) {
     const value = other[key];
     if (value === undefined || value === null) continue;

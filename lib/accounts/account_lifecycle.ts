@@ -18,6 +18,8 @@ export interface LifecycleOptions {
   defaultParkMs?: number;
   authCooldownMs?: number;
   metrics?: Metrics;
+  /** Told (without waiting) when an Amazon Q account ran out of quota: the allowance is read again. */
+  onQuotaExhausted?: (account: Account) => void;
 }
 
 export class AccountLifecycle {
@@ -27,6 +29,7 @@ export class AccountLifecycle {
   #parkMs: number;
   #authCooldownMs: number;
   #metrics: Metrics | undefined;
+  #onQuotaExhausted: ((account: Account) => void) | undefined;
 
   constructor(store: Store, now: () => number, options: LifecycleOptions = {}) {
     this.#store = store;
@@ -35,6 +38,7 @@ export class AccountLifecycle {
     this.#parkMs = options.defaultParkMs ?? 3_600_000;
     this.#authCooldownMs = options.authCooldownMs ?? 300_000;
     this.#metrics = options.metrics;
+    this.#onQuotaExhausted = options.onQuotaExhausted;
   }
 
   async success(account: Account): Promise<void> {
@@ -68,6 +72,7 @@ export class AccountLifecycle {
           await this.#store.accounts.update(account.id, { last_error: message });
         } else {
           await this.#store.accounts.update(account.id, { parked_until: until, last_error: message });
+          if (account.type === "amazonq") this.#onQuotaExhausted?.(account);
         }
         break;
       }

@@ -1,12 +1,14 @@
 /**
  * How an account is shown by the admin API: every field of the account object, with secrets masked
  * (a list API must never hand out credentials), plus the lifecycle state.
+ * The upstream proxy (`other.proxy`) is shown as `proxy_set` and `proxy` without its credentials.
  */
 import type { Account } from "../store/types.ts";
+import { proxySetting } from "../upstream/proxy_setting.ts";
 
 const SECRET_FIELDS = ["clientSecret", "refreshToken", "accessToken"] as const;
 /** Keys of `other` whose values are treated as secrets (also left out of exports without secrets). */
-export const SECRET_OTHER_KEYS = /token|secret|password|api[_-]?key/i;
+export const SECRET_OTHER_KEYS = /token|secret|password|api[_-]?key|^proxy$/i;
 
 /** `abcd…wxyz` for long secrets, `****` for short ones, null when absent. */
 export function maskSecret(value: string | null): string | null {
@@ -31,10 +33,24 @@ function maskOther(value: unknown, secret: boolean): unknown {
   return value;
 }
 
+/**
+ * The proxy without its credentials: whether one is set, and its scheme, host and port (`direct` as is), so
+ * an operator can tell which exit an account uses without the API handing out the proxy's password.
+ */
+function proxyView(proxy: unknown): { proxy_set: boolean; proxy: string | null } {
+  if (proxy === undefined || proxy === null || proxy === "") return { proxy_set: false, proxy: null };
+  const setting = proxySetting(proxy);
+  if ("problem" in setting) return { proxy_set: true, proxy: "(invalid)" };
+  return { proxy_set: true, proxy: setting.kind === "direct" ? "direct" : setting.url };
+}
+
 export function accountView(account: Account, now: number): Record<string, unknown> {
-  const other = maskOther(account.other, false) as Record<string, unknown>;
-  const view: Record<string, unknown> = { ...account, other };
+  const { proxy, ...rest } = account.other;
+  const other = maskOther(rest, false) as Record<string, unknown>;
+  const view: Record<string, unknown> = { ...account, other, ...proxyView(proxy) };
   for (const field of SECRET_FIELDS) view[field] = maskSecret(account[field]);
+  // The Amazon Q allowance (stored by the allowance job) at the top level, for the console's column.
+  view.allowance = account.other.allowance ?? null;
   view.status = !account.enabled
     ? "disabled"
     : account.cooldown_until !== null && account.cooldown_until > now

@@ -18,6 +18,7 @@ import { UsageMeter, type UsageSummary } from "../claude/usage_meter.ts";
 import { ApiError, FAILOVER_CLASSES, ProtocolError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { modelFallback } from "../routing/model_fallback.ts";
 import type { RoutingState } from "../routing/routing_state.ts";
 import type { Account, AccountType, Store } from "../store/types.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
@@ -65,8 +66,13 @@ interface RequestTrace {
 export interface GatewayResult {
   events: ReadableStream<ClaudeStreamEvent>;
   account: Account;
+  /** The model that serves the request (a fallback's when one was used). */
   model: string;
   messageId: string;
+  /** The model the client asked for. */
+  requestedModel?: string;
+  /** Set when a `model_fallbacks` rule moved the request: the requested model. */
+  fallbackFrom?: string;
 }
 
 export interface GatewayDeps {
@@ -128,7 +134,7 @@ export class MessageGateway {
       model: req.request.model,
     };
     try {
-      return await this.#open(req, trace);
+      return await this.#openWithFallbacks(req, trace);
     } catch (error) {
       this.#record(req, trace, {
         usage: { input_tokens: 0, output_tokens: 0 },
@@ -137,6 +143,31 @@ export class MessageGateway {
         error,
       })
         .catch((e) => this.#d.log.error("usage recording failed", { requestId: req.requestId, error: e }));
+      throw error;
+    }
+  }
+
+  /**
+   * Serves the request with its model or, when no account can take that model right now, with the
+   * `model_fallbacks` models in order (never for client errors or an unserved model). The usage record keeps
+   * the requested model; its upstream model names what served.
+   */
+  async #openWithFallbacks(req: GatewayRequest, trace: RequestTrace): Promise<GatewayResult> {
+    const requested = req.request.model;
+    try {
+      return { ...(await this.#open(req, trace)), requestedModel: requested };
+    } catch (error) {
+      if (req.forcedAccountId || !modelFallback.applies(error)) throw error;
+      const fallbacks = modelFallback.candidates((await this.#d.routing.config()).model_fallbacks, requested);
+      for (const model of fallbacks) {
+        try {
+          const result = await this.#open({ ...req, request: { ...req.request, model } }, trace);
+          this.#d.log.info("model fallback", { requestId: req.requestId, requested, model: result.model });
+          return { ...result, requestedModel: requested, fallbackFrom: requested };
+        } catch (next) {
+          if (!modelFallback.applies(next) && !modelFallback.unserved(next)) throw next;
+        }
+      }
       throw error;
     }
   }

@@ -26,6 +26,7 @@ import { backoff } from "../upstream/backoff.ts";
 import { readErrorBody } from "../upstream/read_error_body.ts";
 import { retryAfterMs } from "../upstream/retry_after.ts";
 import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
+import type { UpstreamClients } from "../upstream/upstream_clients.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
 import { AmazonQToClaude } from "./amazonq_to_claude.ts";
 import { classifyAmazonQError, isStaleTokenAnswer } from "./classify_amazonq_error.ts";
@@ -52,6 +53,8 @@ export interface AmazonQChannelOptions {
   timeouts?: Partial<UpstreamTimeouts>;
   /** Randomness for backoff jitter (default `Math.random`). */
   random?: () => number;
+  /** Per-account proxy clients (direct when absent). */
+  clients?: UpstreamClients;
 }
 
 /** Refused tokens replaced before a refusal counts against the account. */
@@ -86,9 +89,11 @@ export class AmazonQChannel implements Channel {
   readonly #maxServerRetries: number;
   readonly #timeouts: Partial<UpstreamTimeouts> | undefined;
   readonly #random: (() => number) | undefined;
+  readonly #clients: UpstreamClients | undefined;
 
   constructor(options: AmazonQChannelOptions) {
     this.#fetch = options.fetch;
+    this.#clients = options.clients;
     this.#tokens = options.tokens;
     this.#apiEndpoint = options.apiEndpoint;
     this.#mcpEndpoint = options.mcpEndpoint ?? new URL("/mcp", options.apiEndpoint).toString();
@@ -215,6 +220,7 @@ export class AmazonQChannel implements Channel {
   ): Promise<Response> {
     const { account, signal } = call;
     let token = await this.#tokens.accessToken(account, { signal });
+    const client = this.#clients?.forAccount(account);
     const refused = new Set<string>();
     let refreshed = false;
     let serverRetries = 0;
@@ -226,6 +232,7 @@ export class AmazonQChannel implements Channel {
           provider: "amazonq",
           signal,
           timeouts: this.#timeouts,
+          client,
         });
       } catch (error) {
         if (signal.aborted) throw signal.reason;

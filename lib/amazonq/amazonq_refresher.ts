@@ -19,6 +19,7 @@
 import type { RefreshedTokens, TokenRefresher } from "../accounts/token_source.ts";
 import { UpstreamError } from "../errors.ts";
 import { upstreamCall } from "../upstream/upstream_call.ts";
+import type { UpstreamClients } from "../upstream/upstream_clients.ts";
 import type { Account } from "../store/types.ts";
 
 export interface AmazonQRefresherOptions {
@@ -28,6 +29,8 @@ export interface AmazonQRefresherOptions {
   /** Kiro social refresh endpoint, e.g. `https://prod.us-east-1.auth.desktop.kiro.dev/refreshToken`. */
   kiroRefreshEndpoint: string;
   now: () => number;
+  /** Per-account proxy clients: a refresh leaves through the same proxy as the account's calls. */
+  clients?: UpstreamClients;
 }
 
 /** The identity endpoints answer quickly; a hung refresh must not hold every request for this account. */
@@ -63,9 +66,11 @@ export class AmazonQRefresher implements TokenRefresher {
   readonly #tokenEndpoint: string;
   readonly #kiroEndpoint: string;
   readonly #now: () => number;
+  readonly #clients: UpstreamClients | undefined;
 
   constructor(options: AmazonQRefresherOptions) {
     this.#fetch = options.fetch;
+    this.#clients = options.clients;
     this.#tokenEndpoint = options.tokenEndpoint;
     this.#kiroEndpoint = options.kiroRefreshEndpoint;
     this.#now = options.now;
@@ -112,6 +117,7 @@ export class AmazonQRefresher implements TokenRefresher {
         fetch: this.#fetch,
         provider: "amazonq",
         signal: combined,
+        client: this.#clients?.forAccount(account),
       });
       text = await response.text();
     } catch (cause) {

@@ -19,6 +19,7 @@ import type { Account } from "../store/types.ts";
 import { UpstreamError } from "../errors.ts";
 import { readErrorBody } from "../upstream/read_error_body.ts";
 import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
+import type { UpstreamClients } from "../upstream/upstream_clients.ts";
 import { ClaudePassthrough } from "./claude_passthrough.ts";
 import { claudePassthroughBody } from "./claude_passthrough_body.ts";
 import { claudeToOpenAIRequest } from "./claude_to_openai_request.ts";
@@ -37,6 +38,8 @@ export interface CustomChannelOptions {
   now?: () => number;
   /** Time limits of one upstream call (`upstreamCall` defaults). */
   timeouts?: Partial<UpstreamTimeouts>;
+  /** Per-account proxy clients (direct when absent). */
+  clients?: UpstreamClients;
 }
 
 /** Longest SSE event buffered before the stream is failed, so a broken upstream cannot exhaust memory. */
@@ -50,10 +53,12 @@ export class CustomChannel implements Channel {
   #sign: (thinking: string) => string;
   #now: () => number;
   #timeouts: Partial<UpstreamTimeouts> | undefined;
+  #clients: UpstreamClients | undefined;
 
   constructor(options: CustomChannelOptions) {
     this.#fetch = options.fetch;
     this.#timeouts = options.timeouts;
+    this.#clients = options.clients;
     this.#sign = options.sign;
     this.#now = options.now ?? Date.now;
   }
@@ -131,7 +136,13 @@ export class CustomChannel implements Channel {
       method: "POST",
       headers,
       body: JSON.stringify(body),
-    }, { fetch: this.#fetch, provider: settings.format, signal: call.signal, timeouts: this.#timeouts });
+    }, {
+      fetch: this.#fetch,
+      provider: settings.format,
+      signal: call.signal,
+      timeouts: this.#timeouts,
+      client: this.#clients?.forAccount(call.account),
+    });
   }
 
   /** Some OpenAI-compatible servers ignore `stream:true` and answer one JSON completion. */

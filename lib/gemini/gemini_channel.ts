@@ -17,10 +17,12 @@ import { type EventSourceMessage, EventSourceParserStream } from "eventsource-pa
 import type { Channel, ChannelCall } from "../accounts/channel.ts";
 import type { TokenSource } from "../accounts/token_source.ts";
 import type { ClaudeStreamEvent } from "../claude/events.ts";
+import type { Account } from "../store/types.ts";
 import { UpstreamError } from "../errors.ts";
 import { brokeOff } from "../upstream/broke_off.ts";
 import { readErrorBody } from "../upstream/read_error_body.ts";
 import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
+import type { UpstreamClients } from "../upstream/upstream_clients.ts";
 import { classifyGoogleError } from "./google_error.ts";
 import { GeminiToClaude } from "./gemini_to_claude.ts";
 import { claudeToGemini, geminiSessionId } from "./request_converter.ts";
@@ -37,6 +39,8 @@ export interface GeminiChannelOptions {
    * (failing over to another account is the pool's job).
    */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Per-account proxy clients (direct when absent). */
+  clients?: UpstreamClients;
   /** Time limits of one upstream call (`upstreamCall` defaults). */
   timeouts?: Partial<UpstreamTimeouts>;
 }
@@ -90,7 +94,7 @@ export class GeminiChannel implements Channel {
     let token = await this.#options.tokens.accessToken(account, { signal });
     const refused = new Set<string>();
     let refreshed = false;
-    let response = await this.#post(url, token, body, signal);
+    let response = await this.#post(url, token, body, signal, account);
     while (!response.ok) {
       const text = await readErrorBody(response);
       if (refreshed || refused.size >= MAX_TOKEN_RETRIES || !isTokenRefusal(response.status, text)) {
@@ -103,7 +107,7 @@ export class GeminiChannel implements Channel {
       if (refused.has(next.token)) throw classifyGoogleError(response.status, text, { now: this.#now() });
       token = next.token;
       refreshed = next.refreshed;
-      response = await this.#post(url, token, body, signal);
+      response = await this.#post(url, token, body, signal, account);
     }
     if (!response.body) {
       throw new UpstreamError("transient", "Gemini answered 200 without a body", {
@@ -122,7 +126,7 @@ export class GeminiChannel implements Channel {
     );
   }
 
-  #post(url: string, token: string, body: string, signal: AbortSignal): Promise<Response> {
+  #post(url: string, token: string, body: string, signal: AbortSignal, account: Account): Promise<Response> {
     return upstreamCall(url, {
       method: "POST",
       headers: {
@@ -132,7 +136,13 @@ export class GeminiChannel implements Channel {
         "user-agent": this.#options.userAgent,
       },
       body,
-    }, { fetch: this.#options.fetch, provider: "gemini", signal, timeouts: this.#options.timeouts });
+    }, {
+      fetch: this.#options.fetch,
+      provider: "gemini",
+      signal,
+      timeouts: this.#options.timeouts,
+      client: this.#options.clients?.forAccount(account),
+    });
   }
 
   /**

@@ -14,6 +14,7 @@ import { UpstreamError } from "../errors.ts";
 import { upstreamCall } from "../upstream/upstream_call.ts";
 import type { Account } from "../store/types.ts";
 import type { CodeAssistClient } from "./code_assist_client.ts";
+import type { UpstreamClients } from "../upstream/upstream_clients.ts";
 
 export interface GeminiRefresherOptions {
   fetch: typeof fetch;
@@ -26,6 +27,8 @@ export interface GeminiRefresherOptions {
   codeAssist?: CodeAssistClient;
   /** Endpoint for project discovery when the account has no `other.api_endpoint`. */
   apiEndpoint?: string;
+  /** Per-account proxy clients: a refresh leaves through the same proxy as the account's calls. */
+  clients?: UpstreamClients;
 }
 
 /** Google's default when a token response omits `expires_in`. */
@@ -74,7 +77,12 @@ export class GeminiRefresher implements TokenRefresher {
           refresh_token: decodeRefreshToken(account.refreshToken),
           grant_type: "refresh_token",
         }),
-      }, { fetch: this.#options.fetch, provider: "google-oauth", signal });
+      }, {
+        fetch: this.#options.fetch,
+        provider: "google-oauth",
+        signal,
+        client: this.#options.clients?.forAccount(account),
+      });
     } catch (cause) {
       if (signal?.aborted) throw signal.reason ?? cause;
       throw fail(

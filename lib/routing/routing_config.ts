@@ -3,7 +3,8 @@
  *
  * The established keys (`gemini_only_models`, `amazonq_only_models`, `supported_models`,
  * `model_mapping`, `enable_model_mapping`, `amq_model_mapping`) keep their meaning, plus `amazonq_model_ids` and `amazonq_family_models`, the Claude-name -> Amazon Q
- * model-id table, editable at run time. Every value is validated before any is written, and an
+ * model-id table, editable at run time, and `model_fallbacks` (the models to try, in order, when
+ * no account can take the requested one right now). Every value is validated before any is written, and an
  * empty list means empty (never silently replaced by a built-in list).
  */
 import { z } from "zod";
@@ -21,6 +22,11 @@ export const routingConfigSchema = z.strictObject({
   amq_model_mapping: modelMap,
   amazonq_model_ids: modelMap,
   amazonq_family_models: z.strictObject({ opus: modelName, sonnet: modelName, haiku: modelName }),
+  /** A model -> the models to try next when no account can take it right now (see `model_fallback.ts`). */
+  model_fallbacks: z.record(modelName, z.array(modelName).min(1).max(10)).refine(
+    (map) => Object.entries(map).every(([from, to]) => !to.includes(from)),
+    { message: "a model cannot fall back to itself" },
+  ).refine((map) => Object.keys(map).length <= 500, { message: "at most 500 models" }),
 });
 
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
@@ -72,6 +78,8 @@ export const DEFAULT_ROUTING_CONFIG: RoutingConfig = {
   },
   // Newer names of a known family (e.g. the Opus name Claude Code sends by default) fall back to these.
   amazonq_family_models: { opus: "claude-opus-4.6", sonnet: "claude-sonnet-4.6", haiku: "claude-haiku-4.5" },
+  // No model is silently swapped for another unless an operator says so.
+  model_fallbacks: {},
 };
 
 /** Validates a partial update; returns the parsed values or a list of `key: problem` messages. */
