@@ -224,6 +224,7 @@ const stop = async (signal: string) => {
   shutdown.abort(new Error("server shutting down"));
   await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
   server.abortAll();
+  deps.closeBackends?.();
   await store.close();
   log.info("stopped");
   Deno.exit(0);

@@ -60,6 +60,8 @@ export interface Deps {
   deviceLoginClaim?: { claimWaitMs?: number; sleep?: (ms: number) => Promise<void> };
   /** The Gemini donation sign-in (the `/donate` page and `/api/gemini/*`). */
   geminiOAuth?: GeminiOAuthFlow;
+  /** Releases the backends' pooled upstream clients (shutdown). */
+  closeBackends?: () => void;
   /** Reads an Amazon Q account's monthly allowance (used by the allowance job). */
   fetchAmazonQAllowance?: AllowanceFetcher;
 }

@@ -137,6 +137,7 @@ export function createBackends(
         ...(input.sleep ? { sleep: input.sleep } : {}),
       },
       geminiOAuth: flow,
+      close: () => clients.close(),
       testAccount: (account) =>
         customConnectionCheck(account, { fetch }) as unknown as Promise<Record<string, unknown>>,
     };

@@ -44,6 +44,8 @@ export interface BackendParts {
   fetchGeminiQuota?: QuotaFetcher;
   /** Reads an Amazon Q account's monthly allowance (for the allowance job). */
   fetchAmazonQAllowance?: AllowanceFetcher;
+  /** Releases what the backends hold open (the pooled per-proxy HTTP clients), at shutdown. */
+  close?: () => void;
 }
 
 /** What the backends are built from (the token source, the upstream fetch, the clock and the store). */
@@ -198,6 +200,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
   if (backends.deviceLoginClaim) deps.deviceLoginClaim = backends.deviceLoginClaim;
   if (backends.geminiOAuth) deps.geminiOAuth = backends.geminiOAuth;
   if (fetchAllowance) deps.fetchAmazonQAllowance = fetchAllowance;
+  if (backends.close) deps.closeBackends = backends.close;
   return deps;
 }
 

@@ -22,6 +22,8 @@ const LAYERS: Array<{ name: string; members: string[] }> = [
       "lib/json_depth_guard.ts",
       "lib/sse_response.ts",
       "lib/connection_guard.ts",
+      // Pure parsing of a proxy URL, used by the configuration for `UPSTREAM_PROXY`.
+      "lib/upstream/proxy_setting.ts",
       "lib/sse_writer.ts",
     ],
   },

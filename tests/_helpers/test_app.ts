@@ -133,6 +133,7 @@ function assembleTestApp(
       Promise.resolve(app.request(path, init, { remoteAddr: { hostname: remote } })),
     close: async () => {
       shutdown.abort();
+      deps.closeBackends?.();
       await store.close();
     },
   };

@@ -73,7 +73,9 @@ Deno.test("every account for the model parked: the fallback serves, named in the
     await settle();
     const usage = await s.t.store.usage.recent(5);
     assert.equal(usage.length, 1);
-    assert.equal(usage[0]!.model, "gpt-x");
+    // The record keeps both: the model asked for, and the upstream model that served it.
+    assert.equal(usage[0]!.model, OPUS);
+    assert.equal(usage[0]!.upstream_model, "gpt-x");
     assert.equal(usage[0]!.account_id, s.custom.id);
   } finally {
     await s.close();
