@@ -1,7 +1,11 @@
 /**
  * The load harness's load generator, a process of its own so its CPU is never the server's. One job per
- * run, given as JSON in the first argument: `{url, apiKey?, kind, raw, concurrency, total, timeoutMs}`.
- * It sends `total` streaming requests, `concurrency` at a time, over keep-alive connections, and times each:
+ * run, given as JSON in the first argument: `{url, apiKey?, kind, raw, concurrency, total, timeoutMs,
+ * durationMs?, rampPerSecond?}`. It sends up to `total` streaming requests, `concurrency` at a time (their
+ * first starts spread at `rampPerSecond`, so a herd of connects measures the server rather than the kernel's
+ * accept backlog), over keep-alive connections. With `durationMs` it starts nothing after that time and cuts
+ * the streams still open then (counted as `cut at the end of the window`, not as failures; only deltas that
+ * arrived inside the window count), so a phase takes the same time on a slow machine. It times each request:
  * response headers (ttfb), the first content delta, the last byte. `raw` is the floor's answer (Amazon Q
  * event-stream bytes piped through): a delta is an `assistantResponseEvent` frame and the end is the
  * `metadataEvent`; otherwise a delta is an SSE `content_block_delta` and the end is `message_stop`. Streams
@@ -18,6 +22,8 @@ interface Job {
   concurrency: number;
   total: number;
   timeoutMs: number;
+  durationMs?: number;
+  rampPerSecond?: number;
 }
 
 const job = JSON.parse(Deno.args[0]!) as Job;
@@ -49,9 +55,12 @@ function count(text: string, needle: string): number {
   return n;
 }
 
+const windowEnd = new AbortController();
+const CUT = "cut at the end of the window";
+
 async function one(): Promise<string> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(job.timeoutMs);
+  const signal = AbortSignal.any([AbortSignal.timeout(job.timeoutMs), windowEnd.signal]);
   try {
     const response = await fetch(job.url, { method: "POST", headers, body, signal });
     ttfb.push(performance.now() - started);
@@ -69,6 +78,7 @@ async function one(): Promise<string> {
       const n = count(text, deltaMark);
       if (n > 0 && seen === 0) firstDelta.push(performance.now() - started);
       seen += n;
+      deltas += n;
       if (text.includes(endMark)) ended = true;
       if (text.includes(errorMark)) errored = true;
       // A tail one shorter than the delta mark (the longest mark) finds a mark straddling two chunks, and
@@ -76,10 +86,10 @@ async function one(): Promise<string> {
       carry = text.slice(-(deltaMark.length - 1));
     }
     last.push(performance.now() - started);
-    deltas += seen;
     if (errored) return "stream error event";
     return ended ? "ok" : "stream ended without its end";
   } catch (error) {
+    if (windowEnd.signal.aborted) return CUT;
     const name = error instanceof Error ? error.name : "Error";
     return name === "TimeoutError" || name === "AbortError" ? "client timeout" : `network ${name}`;
   }
@@ -87,13 +97,22 @@ async function one(): Promise<string> {
 
 const started = performance.now();
 let next = 0;
-await Promise.all(Array.from({ length: Math.min(job.concurrency, job.total) }, async () => {
-  while (next < job.total) {
+let windowMs = Infinity;
+const timer = job.durationMs === undefined ? undefined : setTimeout(() => {
+  windowMs = performance.now() - started;
+  windowEnd.abort();
+}, job.durationMs);
+await Promise.all(Array.from({ length: Math.min(job.concurrency, job.total) }, async (_, worker) => {
+  if (job.rampPerSecond) {
+    await new Promise((resolve) => setTimeout(resolve, worker * 1000 / job.rampPerSecond!));
+  }
+  while (next < job.total && !windowEnd.signal.aborted) {
     next++;
     const outcome = await one();
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   }
 }));
-const wallMs = performance.now() - started;
+clearTimeout(timer);
+const wallMs = Math.min(windowMs, performance.now() - started);
 // deno-lint-ignore no-console
 console.log(JSON.stringify({ wallMs, ttfb, firstDelta, last, deltas, outcomes }));
