@@ -6,8 +6,9 @@
  * and RSS read from `/proc/<pid>` are the server's or the floor's alone. Rounds alternate which of the two
  * goes first; the report gives per-measure medians over rounds, the ratio to the floor, and the issue's
  * goals (met or not), plus every stream that ended without its end marker or with an error.
- * `--profile=DIR` instead runs the server under the inspector: a CPU profile during the 128-stream load and
- * a sampling heap profile with thousands of slow streams open, written to DIR and summarized.
+ * `--profile=DIR` instead runs the server under the inspector: CPU profiles of sequential short requests and
+ * of the 128-stream load, and a sampling heap profile with thousands of slow streams open, written to DIR
+ * and summarized.
  * Bounded: every request has a client time-out and the full run stays under 5 minutes (`--quick`: ~1).
  */
 import { join } from "node:path";
@@ -483,6 +484,14 @@ async function profile(dir: string): Promise<void> {
   try {
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 200 });
+    await session.send("Profiler.start");
+    print(`profile: sequential short: ${await PHASES[0]!.run(s)}`);
+    const { profile: sequential } = await session.send<{ profile: never }>("Profiler.stop");
+    Deno.writeTextFileSync(join(dir, "server-sequential.cpuprofile"), JSON.stringify(sequential));
+    print(`CPU profile (sequential short requests), top functions by self time:`);
+    for (const line of profileSummary(sequential, 15)) print(`  ${line}`);
+    print("project functions by inclusive share of the samples:");
+    for (const line of projectInclusive(sequential, 25)) print(`  ${line}`);
     await session.send("Profiler.start");
     print(`profile: 128 streams × 300 deltas: ${await PHASES[2]!.run(s)}`);
     const { profile: cpu } = await session.send<{ profile: never }>("Profiler.stop");
