@@ -1,9 +1,10 @@
 /**
  * The embedded SQLite store (`node:sqlite`), the default behind `DATABASE_URL=sqlite:<path>`.
  *
- * Opens the file (creating its directory), sets WAL mode, foreign keys and a busy timeout, runs the
- * migrations, and assembles the shared repositories over one connection. `node:sqlite` is synchronous:
- * queries are short, statements are prepared once, and nothing here runs per streamed event.
+ * Opens the file (creating its directory), sets WAL mode (commits without an fsync each), foreign keys and
+ * a busy timeout, runs the migrations, and assembles the shared repositories over one connection.
+ * `node:sqlite` is synchronous: queries are short, statements are prepared once, and nothing here runs per
+ * streamed event.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -23,7 +24,12 @@ export interface SqliteStoreOptions {
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+  // `synchronous = NORMAL` is WAL's usual pairing: a commit no longer waits for an fsync (measured 2-4 ms
+  // each, on the event loop, twice per request for call and usage records), the file stays consistent
+  // after any crash, and only the last commits before a power loss may be rolled back.
+  db.exec(
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+  );
   let version: number;
   try {
     version = migrateSqlite(db);

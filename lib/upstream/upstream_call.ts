@@ -2,7 +2,7 @@
  * `upstreamCall`: one HTTP call to an upstream, with the limits and policies every channel needs.
  *
  * - Time limits: `headersMs` until the response headers arrive, `idleMs` between body bytes while the reader
- *   waits (`IdleTimeoutStream`), `totalMs` for the whole call including the body. Each ends the call with a
+ *   waits, `totalMs` for the whole call including the body. Each ends the call with a
  *   `transient` `UpstreamError` naming the limit, so the pool fails over while the client has seen nothing,
  *   and the stream ends with one error event saying what happened once it has.
  * - A body that breaks off (connection closed or reset) errors with `brokeOff`, never a bare runtime error.
@@ -16,7 +16,6 @@
  */
 import { UpstreamError } from "../errors.ts";
 import { brokeOff } from "./broke_off.ts";
-import { IdleTimeoutStream } from "./idle_timeout_stream.ts";
 
 export interface UpstreamTimeouts {
   /** Until the response headers arrive. */
@@ -95,9 +94,11 @@ export async function upstreamCall(
     limits.headersMs,
   );
   let finished = false;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const finish = () => {
     if (finished) return;
     finished = true;
+    clearTimeout(idleTimer);
     clearTimeout(totalTimer);
     clearTimeout(headersTimer);
     signal?.removeEventListener("abort", onClientAbort);
@@ -155,10 +156,23 @@ export async function upstreamCall(
   }
 
   const reader = response.body.getReader();
-  const guarded = new ReadableStream<Uint8Array>({
+  // The idle limit counts only while the reader waits for a chunk (a slow client is never an upstream stall)
+  // and is kept by one timer per call: a chunk costs a clock read, not a timer set and cleared, and no
+  // separate stage sits in the body's path.
+  let waitingSince = -1;
+  const watchIdle = () => {
+    if (finished || controller.signal.aborted) return;
+    const waited = waitingSince < 0 ? 0 : performance.now() - waitingSince;
+    if (waited >= limits.idleMs) return fail(`upstream stalled: no data for ${seconds(limits.idleMs)} s`);
+    idleTimer = setTimeout(watchIdle, limits.idleMs - waited);
+  };
+  watchIdle();
+  const body = new ReadableStream<Uint8Array>({
     async pull(out) {
+      waitingSince = performance.now();
       try {
         const { done, value } = await reader.read();
+        waitingSince = -1;
         if (done) {
           finish();
           out.close();
@@ -173,7 +187,6 @@ export async function upstreamCall(
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  const body = guarded.pipeThrough(new IdleTimeoutStream({ idleMs: limits.idleMs, provider }));
   return new Response(body, {
     status: response.status,
     statusText: response.statusText,
