@@ -1,8 +1,9 @@
 /**
  * `ClaudeSseEncoder`: Claude stream events -> SSE bytes, one serialization per event.
  *
- * Every event gets an `event:` line equal to its `type` (the official SDK skips events without one;
- * `claude_clients.md`). Also used for the single `error` event the edge writes after a failure.
+ * Every event gets an `event:` line equal to its `type`: the official TypeScript SDK silently skips events
+ * without one, so a missing line loses text without any error. Also used for the single `error` event the
+ * edge writes after a failure.
  */
 import type { ClaudeErrorBody } from "../errors.ts";
 import type { ClaudeStreamEvent } from "./events.ts";
