@@ -1,19 +1,18 @@
 /**
- * Usage records (one per request, successes and failures), their hourly aggregates, and the reads the usage
- * APIs make over both.
+ * Usage records (one per request, successes and failures), their hourly and daily aggregates, and the reads
+ * the usage APIs make over both.
  *
- * Raw records are kept for a retention period; `rollup` folds complete hours into `usage_hourly` (one row
- * per hour, model, account, key, channel and outcome), then whole days of those into `usage_daily`, and
- * moves a watermark kept in the `meta` table. Reads take whole days from `usage_daily` where the question
- * allows it (day buckets, summaries), whole hours from `usage_hourly`, and only the edges and the time since
- * the watermark from raw records, so a series over a month reads a few thousand aggregate rows instead of
- * a million records. An hour is recomputed
- * from its raw records as a whole (delete and insert in one transaction), so running the rollup twice, or
- * on two instances, gives the same rows. Time to first byte percentiles of an aggregate are the hour's own;
- * across hours they are averaged weighted by request count (an approximation, exact within one hour).
+ * Raw records are kept for a retention period and rolled up into aggregates (`SqlUsageRollup`); reads take
+ * whole days and hours from the aggregates and only the edges and the time since the rollup watermark from
+ * raw records (`SqlUsageRanges`), so a summary or a series (`SqlUsageSeries`) over a month reads a few
+ * thousand aggregate rows instead of a million records.
  */
 import type { SqlDialect } from "./sql_dialect.ts";
 import type { SqlExecutor, SqlRow, SqlValue } from "./sql_executor.ts";
+import { SqlUsageRanges } from "./sql_usage_ranges.ts";
+import { SqlUsageRollup } from "./sql_usage_rollup.ts";
+import { SqlUsageSeries } from "./sql_usage_series.ts";
+import { HOURLY_SUMS, num, SUMS, sumsOf } from "./sql_usage_sums.ts";
 import type {
   SeriesQuery,
   SeriesRow,
@@ -23,66 +22,6 @@ import type {
   UsageSource,
   UsageSummaryRow,
 } from "./types.ts";
-
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-/** Hours before the watermark recomputed on every run, for records written after their hour was rolled up. */
-const REDO_HOURS = 2;
-/** A first rollup never reaches further back than the aggregates are kept. */
-const MAX_BACKFILL = 366 * DAY;
-const WATERMARK_KEY = "usage_rollup_until";
-
-const GROUP_COLUMNS = { model: "model", account: "account_id", key: "key_id", channel: "channel" } as const;
-
-const SUMS =
-  `COUNT(*) AS request_count, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
-  SUM(cache_creation_input_tokens) AS cache_creation_input_tokens,
-  SUM(cache_read_input_tokens) AS cache_read_input_tokens,
-  SUM(COALESCE(cost_usd, 0)) AS cost_usd,
-  SUM(CASE WHEN cost_status = 'unpriced' THEN 1 ELSE 0 END) AS unpriced_count,
-  SUM(CASE WHEN cache_read_input_tokens > 0 THEN 1 ELSE 0 END) AS cache_hits,
-  SUM(CASE WHEN cache_read_input_tokens = 0 AND cache_creation_input_tokens > 0 THEN 1 ELSE 0 END) AS cache_misses`;
-
-const HOURLY_SUMS = `SUM(request_count) AS request_count, SUM(input_tokens) AS input_tokens,
-  SUM(output_tokens) AS output_tokens, SUM(cache_creation_input_tokens) AS cache_creation_input_tokens,
-  SUM(cache_read_input_tokens) AS cache_read_input_tokens, SUM(cost_usd) AS cost_usd,
-  SUM(unpriced_count) AS unpriced_count, SUM(cache_hits) AS cache_hits, SUM(cache_misses) AS cache_misses`;
-
-function num(value: unknown): number {
-  // MySQL's SUM over BIGINT is a DECIMAL, which its driver returns as a string.
-  return Number(value ?? 0);
-}
-
-function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
-}
-
-interface Sums {
-  request_count: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  cost_usd: number;
-  unpriced_count: number;
-  cache_hits: number;
-  cache_misses: number;
-}
-
-function sumsOf(row: SqlRow): Sums {
-  return {
-    request_count: num(row.request_count),
-    input_tokens: num(row.input_tokens),
-    output_tokens: num(row.output_tokens),
-    cache_creation_input_tokens: num(row.cache_creation_input_tokens),
-    cache_read_input_tokens: num(row.cache_read_input_tokens),
-    cost_usd: num(row.cost_usd),
-    unpriced_count: num(row.unpriced_count),
-    cache_hits: num(row.cache_hits),
-    cache_misses: num(row.cache_misses),
-  };
-}
 
 const RECORD_COLUMNS = [
   "account_id",
@@ -135,28 +74,19 @@ function recordValues(r: UsageRecord): SqlValue[] {
   ];
 }
 
-/** Where `[from, to)` is read: whole rolled-up days and hours from the aggregates, the edges from raw records. */
-interface Plan {
-  daily: [number, number] | null;
-  hourly: Array<[number, number]>;
-  raw: Array<[number, number]>;
-}
-
 export class SqlUsageRepo implements UsageRepo {
   #db: SqlExecutor;
-  #dialect: SqlDialect;
   #table: string;
-  #hourly: string;
-  #daily: string;
-  #meta: string;
+  #ranges: SqlUsageRanges;
+  #series: SqlUsageSeries;
+  #rollup: SqlUsageRollup;
 
   constructor(db: SqlExecutor, dialect: SqlDialect) {
     this.#db = db;
-    this.#dialect = dialect;
     this.#table = dialect.table("usage_records");
-    this.#hourly = dialect.table("usage_hourly");
-    this.#daily = dialect.table("usage_daily");
-    this.#meta = dialect.table("meta");
+    this.#ranges = new SqlUsageRanges(db, dialect);
+    this.#series = new SqlUsageSeries(db, dialect, this.#ranges);
+    this.#rollup = new SqlUsageRollup(db, dialect, this.#ranges);
   }
 
   async record(r: UsageRecord): Promise<void> {
@@ -183,55 +113,8 @@ export class SqlUsageRepo implements UsageRepo {
     });
   }
 
-  async #watermark(): Promise<number> {
-    const [row] = await this.#db.rows(`SELECT value FROM ${this.#meta} WHERE \`key\` = ?`, [WATERMARK_KEY]);
-    return row ? Number(row.value) : 0;
-  }
-
-  async #plan(from: number, to: number, days: boolean): Promise<Plan> {
-    const watermark = await this.#watermark();
-    const start = Math.ceil(from / HOUR) * HOUR;
-    const end = Math.min(watermark, Math.floor(to / HOUR) * HOUR);
-    if (start >= end) return { daily: null, hourly: [], raw: [[from, to]] };
-    const raw: Array<[number, number]> = [];
-    if (from < start) raw.push([from, start]);
-    if (end < to) raw.push([end, to]);
-    const dayStart = Math.ceil(start / DAY) * DAY;
-    const dayEnd = Math.floor(end / DAY) * DAY;
-    if (!days || dayStart >= dayEnd) return { daily: null, hourly: [[start, end]], raw };
-    const hourly: Array<[number, number]> = [];
-    if (start < dayStart) hourly.push([start, dayStart]);
-    if (dayEnd < end) hourly.push([dayEnd, end]);
-    return { daily: [dayStart, dayEnd], hourly, raw };
-  }
-
-  /** The aggregate tables and ranges of a plan. */
-  #aggregates(plan: Plan): Array<[string, number, number]> {
-    const out: Array<[string, number, number]> = plan.hourly.map(([a, b]) => [this.#hourly, a, b]);
-    if (plan.daily) out.push([this.#daily, plan.daily[0], plan.daily[1]]);
-    return out;
-  }
-
-  #filters(filter: UsageFilter, hourly: boolean): { where: string[]; params: SqlValue[] } {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (filter.accountId) {
-      where.push("account_id = ?");
-      params.push(filter.accountId);
-    }
-    if (filter.model) {
-      where.push("model = ?");
-      params.push(filter.model);
-    }
-    if (filter.keyId !== undefined) {
-      where.push(hourly ? "key_id = ?" : "key_id = ?");
-      params.push(filter.keyId);
-    }
-    return { where, params };
-  }
-
   async summary(since: number, filter: UsageFilter = {}): Promise<UsageSummaryRow[]> {
-    const plan = await this.#plan(since, Number.MAX_SAFE_INTEGER, true);
+    const plan = await this.#ranges.plan(since, Number.MAX_SAFE_INTEGER, true);
     const byModel = new Map<string, UsageSummaryRow>();
     const add = (row: SqlRow) => {
       const model = String(row.model);
@@ -262,7 +145,7 @@ export class SqlUsageRepo implements UsageRepo {
       byModel.set(model, into);
     };
     for (const [a, b] of plan.raw) {
-      const f = this.#filters(filter, false);
+      const f = this.#ranges.filters(filter, false);
       const rows = await this.#db.rows(
         `SELECT model, ${SUMS}, SUM(CASE WHEN outcome <> 'success' THEN 1 ELSE 0 END) AS error_count
          FROM ${this.#table} WHERE created_at >= ? AND created_at < ?${
@@ -273,8 +156,8 @@ export class SqlUsageRepo implements UsageRepo {
       );
       rows.forEach(add);
     }
-    for (const [table, a, b] of this.#aggregates(plan)) {
-      const f = this.#filters(filter, true);
+    for (const [table, a, b] of this.#ranges.aggregates(plan)) {
+      const f = this.#ranges.filters(filter, true);
       const rows = await this.#db.rows(
         `SELECT model, ${HOURLY_SUMS},
            SUM(CASE WHEN outcome <> 'success' THEN request_count ELSE 0 END) AS error_count
@@ -290,7 +173,7 @@ export class SqlUsageRepo implements UsageRepo {
   }
 
   async recent(limit: number, filter: UsageFilter = {}): Promise<Array<UsageRecord & { id: number }>> {
-    const f = this.#filters(filter, false);
+    const f = this.#ranges.filters(filter, false);
     const where = f.where.length > 0 ? ` WHERE ${f.where.join(" AND ")}` : "";
     // An integer: MySQL refuses a fractional LIMIT.
     const rows = await this.#db.rows(`SELECT * FROM ${this.#table}${where} ORDER BY id DESC LIMIT ?`, [
@@ -325,231 +208,15 @@ export class SqlUsageRepo implements UsageRepo {
     }));
   }
 
-  async series(q: SeriesQuery): Promise<SeriesRow[]> {
-    const size = q.bucket === "day" ? DAY : HOUR;
-    const groupCol = q.groupBy ? GROUP_COLUMNS[q.groupBy] : null;
-    const plan = await this.#plan(q.from, q.to, q.bucket === "day");
-    const filter: UsageFilter = q.keyId !== undefined ? { keyId: q.keyId } : {};
-    interface Acc extends Sums {
-      t: number;
-      group: string | null;
-      errors: Record<string, number>;
-      ttfb: number[];
-      /** Hourly percentiles, weighted by their request counts. */
-      p50w: number;
-      p95w: number;
-      weight: number;
-    }
-    const buckets = new Map<string, Acc>();
-    const acc = (t: number, group: string | null): Acc => {
-      const id = `${t}\u0000${group ?? ""}`;
-      let a = buckets.get(id);
-      if (!a) {
-        a = {
-          t,
-          group,
-          request_count: 0,
-          input_tokens: 0,
-          output_tokens: 0,
-          cache_creation_input_tokens: 0,
-          cache_read_input_tokens: 0,
-          cost_usd: 0,
-          unpriced_count: 0,
-          cache_hits: 0,
-          cache_misses: 0,
-          errors: {},
-          ttfb: [],
-          p50w: 0,
-          p95w: 0,
-          weight: 0,
-        };
-        buckets.set(id, a);
-      }
-      return a;
-    };
-    const fold = (a: Acc, s: Sums, outcome: string) => {
-      a.request_count += s.request_count;
-      a.input_tokens += s.input_tokens;
-      a.output_tokens += s.output_tokens;
-      a.cache_creation_input_tokens += s.cache_creation_input_tokens;
-      a.cache_read_input_tokens += s.cache_read_input_tokens;
-      a.cost_usd += s.cost_usd;
-      a.unpriced_count += s.unpriced_count;
-      if (outcome !== "success") a.errors[outcome] = (a.errors[outcome] ?? 0) + s.request_count;
-    };
-    const groupOf = (v: unknown) => (groupCol === null || v === null || v === "" ? null : String(v));
-    const groupSelect = groupCol ? `${groupCol} AS grp` : "NULL AS grp";
-    const groupBy = groupCol ? `, ${groupCol}` : "";
-    for (const [a, b] of plan.raw) {
-      const f = this.#filters(filter, false);
-      const cond = `created_at >= ? AND created_at < ?${f.where.map((w) => " AND " + w).join("")}`;
-      const bucketExpr = `(created_at - (created_at % ${size}))`;
-      const rows = await this.#db.rows(
-        `SELECT ${bucketExpr} AS t, ${groupSelect}, outcome, ${SUMS} FROM ${this.#table} WHERE ${cond}
-         GROUP BY ${bucketExpr}${groupBy}, outcome`,
-        [a, b, ...f.params],
-      );
-      for (const row of rows) fold(acc(num(row.t), groupOf(row.grp)), sumsOf(row), String(row.outcome));
-      const ttfb = await this.#db.rows(
-        `SELECT ${bucketExpr} AS t, ${groupSelect}, ttfb_ms FROM ${this.#table}
-         WHERE ${cond} AND ttfb_ms IS NOT NULL`,
-        [a, b, ...f.params],
-      );
-      for (const row of ttfb) acc(num(row.t), groupOf(row.grp)).ttfb.push(num(row.ttfb_ms));
-    }
-    for (const [table, from, to] of this.#aggregates(plan)) {
-      const f = this.#filters(filter, true);
-      const bucketExpr = `(hour - (hour % ${size}))`;
-      const rows = await this.#db.rows(
-        `SELECT ${bucketExpr} AS t, ${groupSelect}, outcome, ${HOURLY_SUMS},
-           SUM(ttfb_p50 * ttfb_count) AS p50w, SUM(ttfb_p95 * ttfb_count) AS p95w, SUM(ttfb_count) AS weight
-         FROM ${table} WHERE hour >= ? AND hour < ?${f.where.map((w) => " AND " + w).join("")}
-         GROUP BY ${bucketExpr}${groupBy}, outcome`,
-        [from, to, ...f.params],
-      );
-      for (const row of rows) {
-        const a = acc(num(row.t), groupOf(row.grp));
-        fold(a, sumsOf(row), String(row.outcome));
-        a.p50w += num(row.p50w);
-        a.p95w += num(row.p95w);
-        a.weight += num(row.weight);
-      }
-    }
-    const out: SeriesRow[] = [];
-    for (const a of buckets.values()) {
-      a.ttfb.sort((x, y) => x - y);
-      const n = a.ttfb.length;
-      const total = n + a.weight;
-      const mix = (exact: number | null, weighted: number) =>
-        total === 0 ? null : Math.round(((exact ?? 0) * n + weighted) / total);
-      out.push({
-        t: a.t,
-        group: a.group,
-        requests: a.request_count,
-        input_tokens: a.input_tokens,
-        output_tokens: a.output_tokens,
-        cache_creation_input_tokens: a.cache_creation_input_tokens,
-        cache_read_input_tokens: a.cache_read_input_tokens,
-        cost_usd: Math.round(a.cost_usd * 1e9) / 1e9,
-        unpriced_requests: a.unpriced_count,
-        errors: a.errors,
-        ttfb_p50_ms: mix(percentile(a.ttfb, 0.5), a.p50w),
-        ttfb_p95_ms: mix(percentile(a.ttfb, 0.95), a.p95w),
-      });
-    }
-    return out.sort((x, y) => x.t - y.t || (x.group ?? "").localeCompare(y.group ?? ""));
+  series(q: SeriesQuery): Promise<SeriesRow[]> {
+    return this.#series.series(q);
   }
 
-  async rollup(until: number): Promise<number> {
-    const end = Math.floor(until / HOUR) * HOUR;
-    const watermark = await this.#watermark();
-    let start: number;
-    if (watermark > 0) start = watermark - REDO_HOURS * HOUR;
-    else {
-      const [row] = await this.#db.rows(`SELECT MIN(created_at) AS first FROM ${this.#table}`);
-      start = row?.first === null || row?.first === undefined
-        ? end
-        : Math.floor(num(row.first) / HOUR) * HOUR;
-    }
-    start = Math.max(start, end - MAX_BACKFILL);
-    let hours = 0;
-    for (let hour = start; hour < end; hour += HOUR) {
-      await this.#rollupHour(hour);
-      hours++;
-    }
-    // Every complete day whose hours were recomputed.
-    for (let day = Math.floor(start / DAY) * DAY; day + DAY <= end; day += DAY) await this.#rollupDay(day);
-    if (end > watermark) {
-      const { sql, params } = this.#dialect.upsert(this.#meta, { key: WATERMARK_KEY, value: String(end) }, [
-        "key",
-      ]);
-      await this.#db.run(sql, params);
-    }
-    return hours;
+  rollup(until: number): Promise<number> {
+    return this.#rollup.rollup(until);
   }
 
-  async #rollupHour(hour: number): Promise<void> {
-    const range = [hour, hour + HOUR];
-    const dims =
-      "model, COALESCE(account_id, '') AS account_id, COALESCE(key_id, '') AS key_id, channel, outcome";
-    const rows = await this.#db.rows(
-      `SELECT ${dims}, ${SUMS} FROM ${this.#table} WHERE created_at >= ? AND created_at < ?
-       GROUP BY model, COALESCE(account_id, ''), COALESCE(key_id, ''), channel, outcome`,
-      range,
-    );
-    const ttfbRows = await this.#db.rows(
-      `SELECT ${dims}, ttfb_ms FROM ${this.#table}
-       WHERE created_at >= ? AND created_at < ? AND ttfb_ms IS NOT NULL ORDER BY ttfb_ms`,
-      range,
-    );
-    const id = (r: SqlRow) => [r.model, r.account_id, r.key_id, r.channel, r.outcome].join("\u0000");
-    const ttfb = new Map<string, number[]>();
-    for (const r of ttfbRows) {
-      const list = ttfb.get(id(r)) ?? [];
-      list.push(num(r.ttfb_ms));
-      ttfb.set(id(r), list);
-    }
-    await this.#db.transaction(async (tx) => {
-      await tx.run(`DELETE FROM ${this.#hourly} WHERE hour = ?`, [hour]);
-      for (const r of rows) {
-        const s = sumsOf(r);
-        const times = ttfb.get(id(r)) ?? [];
-        await tx.run(
-          `INSERT INTO ${this.#hourly} (hour, model, account_id, key_id, channel, outcome, request_count,
-             input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd,
-             unpriced_count, cache_hits, cache_misses, ttfb_count, ttfb_p50, ttfb_p95)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            hour,
-            String(r.model),
-            String(r.account_id),
-            String(r.key_id),
-            String(r.channel),
-            String(r.outcome),
-            s.request_count,
-            s.input_tokens,
-            s.output_tokens,
-            s.cache_creation_input_tokens,
-            s.cache_read_input_tokens,
-            s.cost_usd,
-            s.unpriced_count,
-            s.cache_hits,
-            s.cache_misses,
-            times.length,
-            percentile(times, 0.5),
-            percentile(times, 0.95),
-          ],
-        );
-      }
-    });
-  }
-
-  async #rollupDay(day: number): Promise<void> {
-    const dims = "model, account_id, key_id, channel, outcome";
-    await this.#db.transaction(async (tx) => {
-      await tx.run(`DELETE FROM ${this.#daily} WHERE hour = ?`, [day]);
-      await tx.run(
-        `INSERT INTO ${this.#daily} (hour, ${dims}, request_count, input_tokens, output_tokens,
-           cache_creation_input_tokens, cache_read_input_tokens, cost_usd, unpriced_count, cache_hits,
-           cache_misses, ttfb_count, ttfb_p50, ttfb_p95)
-         SELECT ?, ${dims}, ${HOURLY_SUMS}, SUM(ttfb_count),
-           SUM(ttfb_p50 * ttfb_count) / NULLIF(SUM(ttfb_count), 0),
-           SUM(ttfb_p95 * ttfb_count) / NULLIF(SUM(ttfb_count), 0)
-         FROM ${this.#hourly} WHERE hour >= ? AND hour < ? GROUP BY ${dims}`,
-        [day, day, day + DAY],
-      );
-    });
-  }
-
-  async prune(rawBefore: number, hourlyBefore: number): Promise<{ raw: number; hourly: number }> {
-    // Raw records go only once their hour is rolled up and past the hours a rollup still recomputes.
-    const watermark = await this.#watermark();
-    const rawLimit = Math.min(rawBefore, watermark - REDO_HOURS * HOUR);
-    const raw = rawLimit > 0
-      ? await this.#db.run(`DELETE FROM ${this.#table} WHERE created_at < ?`, [rawLimit])
-      : 0;
-    const hourly = await this.#db.run(`DELETE FROM ${this.#hourly} WHERE hour < ?`, [hourlyBefore]);
-    await this.#db.run(`DELETE FROM ${this.#daily} WHERE hour < ?`, [Math.floor(hourlyBefore / DAY) * DAY]);
-    return { raw, hourly };
+  prune(rawBefore: number, hourlyBefore: number): Promise<{ raw: number; hourly: number }> {
+    return this.#rollup.prune(rawBefore, hourlyBefore);
   }
 }

@@ -9,6 +9,31 @@
  * overwrite each other's changes.
  */
 
+import type { ClientKeyRepo, KeyWindowRepo } from "./types_keys.ts";
+import type { UsageRepo } from "./types_usage.ts";
+export type {
+  ClientKey,
+  ClientKeyRecord,
+  ClientKeyRepo,
+  ClientKeySettings,
+  KeyChargeResult,
+  KeyWindowCharge,
+  KeyWindowCounts,
+  KeyWindowKind,
+  KeyWindowRepo,
+} from "./types_keys.ts";
+export type {
+  SeriesBucket,
+  SeriesGroup,
+  SeriesQuery,
+  SeriesRow,
+  UsageFilter,
+  UsageRecord,
+  UsageRepo,
+  UsageSource,
+  UsageSummaryRow,
+} from "./types_usage.ts";
+
 export type AccountType = "amazonq" | "gemini" | "custom_api";
 export const ACCOUNT_TYPES: readonly AccountType[] = ["amazonq", "gemini", "custom_api"];
 
@@ -106,73 +131,6 @@ export interface AccountStats {
   failures_by_class: Record<string, number>;
 }
 
-export interface ClientKey {
-  id: string;
-  label: string | null;
-  /** First characters of the key, for recognising it in a list. */
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-}
-
-/**
- * A stored key's rules (issue "client keys as tenants"). `null` means no limit; empty allow-lists allow
- * everything. Costs are whole micro-USD so sums never drift.
- */
-export interface ClientKeySettings {
-  enabled: boolean;
-  /** Epoch ms after which the key is refused, or null. */
-  expires_at: number | null;
-  /** Exact model names and `*` patterns; empty: every model. */
-  allowed_models: string[];
-  /** Channels (account types); empty: every channel. */
-  allowed_channels: string[];
-  requests_per_minute: number | null;
-  tokens_per_day: number | null;
-  tokens_per_month: number | null;
-  cost_per_day_micros: number | null;
-  cost_per_month_micros: number | null;
-  max_concurrency: number | null;
-  note: string | null;
-}
-
-/** A stored key with its rules and digest, as the key cache holds it (never returned by an API). */
-export interface ClientKeyRecord extends ClientKey, ClientKeySettings {
-  key_hash: string;
-  updated_at: string | null;
-}
-
-/** The window a usage counter row covers. */
-export type KeyWindowKind = "minute" | "day" | "month";
-
-/** One counter row of a key: requests, tokens and cost in one window. */
-export interface KeyWindowCounts {
-  kind: KeyWindowKind;
-  start: number;
-  requests: number;
-  tokens: number;
-  cost_micros: number;
-}
-
-/** What one admission adds to one window, and the limits the window must stay within after adding it. */
-export interface KeyWindowCharge {
-  kind: KeyWindowKind;
-  start: number;
-  requests: number;
-  tokens: number;
-  cost_micros: number;
-  limits: { requests?: number; tokens?: number; cost_micros?: number };
-}
-
-export type KeyChargeResult =
-  | { ok: true; counts: KeyWindowCounts[] }
-  /** Nothing was added; `refused` names the first window (and counter) that would have gone over. */
-  | {
-    ok: false;
-    refused: { kind: KeyWindowKind; counter: "requests" | "tokens" | "cost_micros" };
-    counts: KeyWindowCounts[];
-  };
-
 export interface AdminUser {
   id: string;
   username: string;
@@ -193,92 +151,6 @@ export interface LoginAttempts {
   window_start: number;
   window_count: number;
   locked_until: number | null;
-}
-
-/** Where a usage figure came from: the upstream's own report, our estimate, or the cache simulation. */
-export type UsageSource = "upstream" | "estimate" | "simulated";
-
-export interface UsageRecord {
-  account_id: string | null;
-  /** The model the client asked for. */
-  model: string;
-  channel: string;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  /** When the request started (epoch ms). */
-  created_at: number;
-  // Since schema 5; rows written before read as successes with unknown sources.
-  key_id?: string | null;
-  upstream_model?: string | null;
-  request_id?: string | null;
-  /** The part of `cache_creation_input_tokens` written with a 1 h lifetime. */
-  cache_creation_1h_tokens?: number;
-  input_source?: UsageSource | null;
-  /** `upstream`, `simulated`, or null when no cache numbers apply. */
-  cache_source?: UsageSource | null;
-  /** Cost when written (USD), null when the model is unpriced. */
-  cost_usd?: number | null;
-  cost_status?: "priced" | "unpriced" | null;
-  /** `success`, a failure class (`throttled`, `quota` ...), or `client_closed`. */
-  outcome?: string;
-  stop_reason?: string | null;
-  streamed?: boolean | null;
-  ttfb_ms?: number | null;
-  duration_ms?: number | null;
-}
-
-export interface UsageSummaryRow {
-  model: string;
-  request_count: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  /** Sum of the priced requests' costs (USD). */
-  cost_usd: number;
-  /** Requests whose model had no price when they were recorded. */
-  unpriced_requests: number;
-  /** Requests that did not succeed. */
-  error_count: number;
-  /** Requests that read from the prompt cache, and requests that only wrote to it. */
-  cache_hits: number;
-  cache_misses: number;
-}
-
-export interface UsageFilter {
-  accountId?: string;
-  model?: string;
-  /** Only this client key's records. */
-  keyId?: string;
-}
-
-export type SeriesBucket = "hour" | "day";
-export type SeriesGroup = "model" | "account" | "key" | "channel";
-
-export interface SeriesQuery {
-  bucket: SeriesBucket;
-  from: number;
-  to: number;
-  groupBy?: SeriesGroup;
-  keyId?: string;
-}
-
-export interface SeriesRow {
-  /** Bucket start (epoch ms, UTC). */
-  t: number;
-  group: string | null;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  cost_usd: number;
-  unpriced_requests: number;
-  errors: Record<string, number>;
-  ttfb_p50_ms: number | null;
-  ttfb_p95_ms: number | null;
 }
 
 export interface AccountRepo {
@@ -310,58 +182,6 @@ export interface ConfigRepo {
   seed(defaults: Record<string, unknown>): Promise<void>;
 }
 
-export interface ClientKeyRepo {
-  list(): Promise<ClientKey[]>;
-  create(
-    id: string,
-    keyHash: string,
-    prefix: string,
-    label: string | null,
-    settings?: Partial<ClientKeySettings>,
-  ): Promise<ClientKey>;
-  /** Every key with its rules and digest (for the key cache and the admin list, which drops the digest). */
-  listRecords(): Promise<ClientKeyRecord[]>;
-  get(id: string): Promise<ClientKeyRecord | null>;
-  /** Changes a key's name and rules; bumps the `client_keys` counter. Null when the key does not exist. */
-  update(
-    id: string,
-    patch: { label?: string | null } & Partial<ClientKeySettings>,
-  ): Promise<ClientKeyRecord | null>;
-  findByHash(keyHash: string): Promise<ClientKey | null>;
-  /** Every key's id and digest, for a cache that checks keys without a query per request. */
-  listDigests(): Promise<Array<{ id: string; keyHash: string }>>;
-  /** Marks the key used now (`last_used_at`); not a change the caches need to hear about. */
-  touch(id: string): Promise<void>;
-  delete(id: string): Promise<boolean>;
-  count(): Promise<number>;
-}
-
-/**
- * Per-key usage counters in fixed windows (`key_usage_windows`), shared by every instance on the database.
- * Every change is an atomic `x = x + ?`, so instances never overwrite each other's counts.
- */
-export interface KeyWindowRepo {
-  /**
-   * Adds every charge in one transaction, each guarded by its limits; when one would go over, nothing is
-   * added and the answer names it. Either way the counts of the charged windows come back.
-   */
-  charge(keyId: string, charges: readonly KeyWindowCharge[]): Promise<KeyChargeResult>;
-  /** Adds (possibly negative) amounts to existing windows: a settled request's actual use minus its reservation. */
-  adjust(
-    keyId: string,
-    windows: ReadonlyArray<{ kind: KeyWindowKind; start: number }>,
-    tokens: number,
-    costMicros: number,
-  ): Promise<void>;
-  /** The counts of the given windows (missing windows are zero). */
-  read(
-    keyId: string,
-    windows: ReadonlyArray<{ kind: KeyWindowKind; start: number }>,
-  ): Promise<KeyWindowCounts[]>;
-  /** Deletes a key's windows of each kind that started before that kind's current window (epoch ms). */
-  prune(keyId: string, current: Record<KeyWindowKind, number>): Promise<number>;
-}
-
 export interface AdminRepo {
   count(): Promise<number>;
   /** Creates the admin only if none exists (atomic); false when one already did. */
@@ -381,23 +201,6 @@ export interface LoginAttemptRepo {
   get(key: string): Promise<LoginAttempts | null>;
   put(attempts: LoginAttempts): Promise<void>;
   clear(key: string): Promise<void>;
-}
-
-export interface UsageRepo {
-  record(row: UsageRecord): Promise<void>;
-  /** Many records in one transaction (imports, benches). */
-  recordMany(rows: readonly UsageRecord[]): Promise<void>;
-  summary(since: number, filter?: UsageFilter): Promise<UsageSummaryRow[]>;
-  recent(limit: number, filter?: UsageFilter): Promise<Array<UsageRecord & { id: number }>>;
-  /** Buckets of usage: hourly aggregates before the rollup watermark, raw records after it. */
-  series(query: SeriesQuery): Promise<SeriesRow[]>;
-  /**
-   * Recomputes the hourly aggregates of the complete hours before `until` that may have changed since the
-   * last run (idempotent upserts) and moves the watermark; returns how many hours were rolled up.
-   */
-  rollup(until: number): Promise<number>;
-  /** Deletes raw records before `rawBefore` (only hours already rolled up) and aggregates before `hourlyBefore`. */
-  prune(rawBefore: number, hourlyBefore: number): Promise<{ raw: number; hourly: number }>;
 }
 
 /** The prompt-cache simulation's shared entries (digests and token counts only). */

@@ -71,21 +71,36 @@ export function chunkedBody(
   options: SseBodyOptions = {},
 ): ReadableStream<Uint8Array> {
   let i = 0;
+  let cancelled = false;
+  // The pending delay, so a cancel (the proxy dropping the upstream) ends it instead of leaving a timer behind.
+  let pending: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
+  const sleep = (ms: number) =>
+    new Promise<void>((wake) => {
+      pending = { timer: setTimeout(() => (pending = null, wake()), ms), wake };
+    });
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (i < chunks.length) {
-        if (i > 0 && options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+        if (i > 0 && options.delayMs) await sleep(options.delayMs);
+        if (cancelled) return;
         const chunk = chunks[i++]!;
         controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
         return;
       }
       if (options.stall) return await new Promise(() => {});
       if (options.breakAfter) {
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
+        if (cancelled) return;
         controller.error(new Error("connection reset by fake upstream"));
       } else controller.close();
     },
     cancel() {
+      cancelled = true;
+      if (pending) {
+        clearTimeout(pending.timer);
+        pending.wake();
+        pending = null;
+      }
       options.onCancel?.();
     },
   });
