@@ -37,7 +37,7 @@ function isRetryable(error: unknown): boolean {
   return errno === 1213 || errno === 1205;
 }
 
-/** Runs `fn` in one transaction on one pooled connection; rolls back on error, retries deadlock victims. */
+/** Runs `fn` in one transaction on one pooled connection; rolls back on error, retries deadlock victims (five tries, paced). */
 export async function mysqlTransaction<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
   for (let attempt = 1;; attempt++) {
     const conn = await pool.getConnection();
@@ -52,10 +52,12 @@ export async function mysqlTransaction<T>(pool: Pool, fn: (conn: PoolConnection)
         throw error;
       }
     } catch (error) {
-      if (attempt >= 3 || !isRetryable(error)) throw error;
+      if (attempt >= 5 || !isRetryable(error)) throw error;
     } finally {
       conn.release();
     }
+    // Let the transaction that won finish before trying again, a little longer each time.
+    await new Promise((resolve) => setTimeout(resolve, attempt * 10));
   }
 }
 

@@ -28,6 +28,9 @@ type Counter = "requests" | "tokens" | "cost_micros";
 const RELAXED = { relaxed: true } as const;
 const COUNTERS: readonly Counter[] = ["requests", "tokens", "cost_micros"];
 
+/** Thrown inside the charge when a window's row does not exist yet: it is created outside, then retried. */
+class MissingWindow extends Error {}
+
 /** Thrown inside the transaction to roll it back; carries which guard failed. */
 class Refused extends Error {
   constructor(readonly kind: KeyWindowKind, readonly counter: Counter) {
@@ -50,15 +53,18 @@ export class SqlKeyWindowRepo implements KeyWindowRepo {
   async charge(keyId: string, charges: readonly KeyWindowCharge[]): Promise<KeyChargeResult> {
     if (charges.length === 0) return { ok: true, counts: [] };
     try {
-      return await this.#db.transaction(async (tx) => {
+      try {
+        return await this.#chargeOnce(keyId, charges);
+      } catch (error) {
+        if (!(error instanceof MissingWindow)) throw error;
+        // A window seen for the first time: create its rows on their own (autocommitted, so racing
+        // requests never hold the gap lock an insert inside the charge would take, which deadlocks them
+        // against each other at the start of every minute), then charge again.
         for (const charge of charges) {
-          if (await this.#guardedAdd(tx, keyId, charge)) continue;
-          await tx.run(this.#insertIgnore, [keyId, charge.kind, charge.start]);
-          if (await this.#guardedAdd(tx, keyId, charge)) continue;
-          throw new Refused(charge.kind, this.#failedCounter(charge));
+          await this.#db.run(this.#insertIgnore, [keyId, charge.kind, charge.start]);
         }
-        return { ok: true as const, counts: await this.#read(tx, keyId, charges) };
-      }, RELAXED);
+        return await this.#chargeOnce(keyId, charges, true);
+      }
     } catch (error) {
       if (!(error instanceof Refused)) throw error;
       const counts = await this.read(keyId, charges);
@@ -71,6 +77,26 @@ export class SqlKeyWindowRepo implements KeyWindowRepo {
       }) ?? error.counter;
       return { ok: false, refused: { kind: error.kind, counter }, counts };
     }
+  }
+
+  /** The guarded increments in one transaction; a refused guard rolls all of them back. */
+  #chargeOnce(keyId: string, charges: readonly KeyWindowCharge[], created = false): Promise<KeyChargeResult> {
+    return this.#db.transaction(async (tx) => {
+      for (const charge of charges) {
+        if (await this.#guardedAdd(tx, keyId, charge)) continue;
+        if (!created && !(await this.#exists(tx, keyId, charge))) throw new MissingWindow();
+        throw new Refused(charge.kind, this.#failedCounter(charge));
+      }
+      return { ok: true as const, counts: await this.#read(tx, keyId, charges) };
+    }, RELAXED);
+  }
+
+  async #exists(tx: SqlExecutor, keyId: string, w: { kind: KeyWindowKind; start: number }): Promise<boolean> {
+    const rows = await tx.rows(
+      `SELECT 1 AS present FROM ${this.#table} WHERE key_id = ? AND window_kind = ? AND window_start = ?`,
+      [keyId, w.kind, w.start],
+    );
+    return rows.length > 0;
   }
 
   /** One guarded increment; true when it applied. */
