@@ -14,7 +14,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
-import { ApiError, toApiError } from "../lib/errors.ts";
+import { ApiError, toApiError, UpstreamError } from "../lib/errors.ts";
 import { RequestAuth } from "../lib/admin/request_auth.ts";
 import { keyLimitHeaders } from "../lib/keys/key_limit_headers.ts";
 import { openAIErrorBody } from "../lib/openai/openai_error_body.ts";
@@ -100,7 +100,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
 
   app.onError((error, c) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500 && !(error instanceof ApiError)) {
+    // An upstream's failure was logged where it was classified (a warning); only our own faults get a stack.
+    if (apiError.status >= 500 && !(error instanceof ApiError) && !(error instanceof UpstreamError)) {
       deps.log.error("request failed", {
         requestId: c.get("requestId"),
         error,
