@@ -78,19 +78,17 @@ Deno.test("accounting: usage is recorded once per request over several requests,
   );
 });
 
-Deno.test("count_tokens stays fast on a long run of letters (the tokenizer is quadratic in one run)", async () => {
+Deno.test("count_tokens answers for long runs of one character (js-tiktoken's merge is quadratic in one run)", async () => {
   await withHarness("amazonq", () => DIALECTS.amazonq.text(["ok"]), async (h) => {
-    const started = performance.now();
+    // The counter is linear (tests/lib/usage/cl100k_counter_test.ts); here the route answers with a count in
+    // the range such text has: at least one token per 16 characters, at most one per character.
+    const text = "a".repeat(50_000) + " " + "=".repeat(20_000) + " ".repeat(20_000) + "é".repeat(5_000);
     const counted = await h.anthropic().messages.countTokens({
       model: h.dialect.model,
-      messages: [
-        user("a".repeat(50_000) + " " + "=".repeat(20_000) + " ".repeat(20_000) + "é".repeat(5_000)),
-      ],
+      messages: [user(text)],
     });
-    const ms = performance.now() - started;
-    assert.ok(counted.input_tokens > 5_000, String(counted.input_tokens));
-    // Unsliced, the 50,000-letter run alone took minutes of blocked event loop.
-    assert.ok(ms < 10_000, `count_tokens took ${Math.round(ms)} ms`);
+    assert.ok(counted.input_tokens > text.length / 16, String(counted.input_tokens));
+    assert.ok(counted.input_tokens < text.length, String(counted.input_tokens));
   });
 });
 
