@@ -11,25 +11,11 @@
  * calls (one hasher per simulator, never shared across threads).
  */
 
-const C1 = 0x239b961b;
-const C2 = 0xab0e9789;
-const C3 = 0x38b34ae5;
-const C4 = 0xa1e38b93;
+import { type Digest128, murmur3 } from "./murmur3.ts";
 
-/** Four 32-bit lanes, stored as unsigned numbers. */
-export type Digest128 = [number, number, number, number];
+export type { Digest128 };
 
-function rotl(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
+const { C1, C2, C3, C4, rotl } = murmur3;
 
 export class BlockHasher {
   #encoder = new TextEncoder();
@@ -127,26 +113,6 @@ export class BlockHasher {
         k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
         h1 ^= k1;
     }
-    return BlockHasher.#finish(h1, h2, h3, h4, length);
-  }
-
-  static #finish(h1: number, h2: number, h3: number, h4: number, length: number): Digest128 {
-    h1 ^= length;
-    h2 ^= length;
-    h3 ^= length;
-    h4 ^= length;
-    h1 = (h1 + h2 + h3 + h4) | 0;
-    h2 = (h2 + h1) | 0;
-    h3 = (h3 + h1) | 0;
-    h4 = (h4 + h1) | 0;
-    h1 = fmix(h1);
-    h2 = fmix(h2);
-    h3 = fmix(h3);
-    h4 = fmix(h4);
-    h1 = (h1 + h2 + h3 + h4) | 0;
-    h2 = (h2 + h1) | 0;
-    h3 = (h3 + h1) | 0;
-    h4 = (h4 + h1) | 0;
-    return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
+    return murmur3.finish(h1, h2, h3, h4, length);
   }
 }

@@ -6,29 +6,14 @@
  * after each block is copied into a flat array and only the boundaries that become cache keys are finalized
  * and turned into hex. Block structure is part of the digest because every block starts with its type tag.
  */
-import type { Digest128 } from "./block_hasher.ts";
+import { type Digest128, murmur3 } from "./murmur3.ts";
 
-const C1 = 0x239b961b;
-const C2 = 0xab0e9789;
-const C3 = 0x38b34ae5;
-const C4 = 0xa1e38b93;
-
-function rotl(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
-}
+const { C1, C2, C3, C4, rotl } = murmur3;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 function hex(lane: number): string {
   return HEX[lane >>> 24]! + HEX[(lane >>> 16) & 255]! + HEX[(lane >>> 8) & 255]! + HEX[lane & 255]!;
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 export class PrefixChain {
@@ -87,20 +72,7 @@ export class PrefixChain {
   key(i: number): string {
     const at = i * 5;
     const m = this.#marks;
-    const length = m[at + 4]!;
-    let h1 = m[at]! ^ length, h2 = m[at + 1]! ^ length, h3 = m[at + 2]! ^ length, h4 = m[at + 3]! ^ length;
-    h1 = (h1 + h2 + h3 + h4) | 0;
-    h2 = (h2 + h1) | 0;
-    h3 = (h3 + h1) | 0;
-    h4 = (h4 + h1) | 0;
-    h1 = fmix(h1);
-    h2 = fmix(h2);
-    h3 = fmix(h3);
-    h4 = fmix(h4);
-    h1 = (h1 + h2 + h3 + h4) | 0;
-    h2 = (h2 + h1) | 0;
-    h3 = (h3 + h1) | 0;
-    h4 = (h4 + h1) | 0;
+    const [h1, h2, h3, h4] = murmur3.finish(m[at]!, m[at + 1]!, m[at + 2]!, m[at + 3]!, m[at + 4]!);
     return hex(h1) + hex(h2) + hex(h3) + hex(h4);
   }
 }
