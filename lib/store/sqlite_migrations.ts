@@ -24,6 +24,32 @@ function addColumns(db: DatabaseSync, table: string, defs: Record<string, string
   }
 }
 
+/** The hourly and the daily usage aggregates have one shape: `hour` is the bucket's start. */
+function usageAggregateTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+        hour INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        request_count INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_creation_input_tokens INTEGER NOT NULL,
+        cache_read_input_tokens INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        unpriced_count INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL,
+        cache_misses INTEGER NOT NULL,
+        ttfb_count INTEGER NOT NULL,
+        ttfb_p50 REAL,
+        ttfb_p95 REAL,
+        PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS idx_${name}_key ON ${name}(key_id, hour);`;
+}
+
 const MIGRATIONS: readonly Migration[] = [
   // 1: the original core tables.
   (db) => {
@@ -173,52 +199,10 @@ const MIGRATIONS: readonly Migration[] = [
     });
     db.exec(`
       CREATE INDEX IF NOT EXISTS idx_usage_records_key ON usage_records(key_id, created_at);
-      CREATE TABLE IF NOT EXISTS usage_hourly (
-        hour INTEGER NOT NULL,
-        model TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        request_count INTEGER NOT NULL,
-        input_tokens INTEGER NOT NULL,
-        output_tokens INTEGER NOT NULL,
-        cache_creation_input_tokens INTEGER NOT NULL,
-        cache_read_input_tokens INTEGER NOT NULL,
-        cost_usd REAL NOT NULL,
-        unpriced_count INTEGER NOT NULL,
-        cache_hits INTEGER NOT NULL,
-        cache_misses INTEGER NOT NULL,
-        ttfb_count INTEGER NOT NULL,
-        ttfb_p50 REAL,
-        ttfb_p95 REAL,
-        PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS idx_usage_hourly_key ON usage_hourly(key_id, hour);
+      ${usageAggregateTable("usage_hourly")}
       -- Whole days of the hourly rows (hour is the start of the day). Both are clustered on their key, so a
       -- time range is read in place, without a lookup per row.
-      CREATE TABLE IF NOT EXISTS usage_daily (
-        hour INTEGER NOT NULL,
-        model TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        request_count INTEGER NOT NULL,
-        input_tokens INTEGER NOT NULL,
-        output_tokens INTEGER NOT NULL,
-        cache_creation_input_tokens INTEGER NOT NULL,
-        cache_read_input_tokens INTEGER NOT NULL,
-        cost_usd REAL NOT NULL,
-        unpriced_count INTEGER NOT NULL,
-        cache_hits INTEGER NOT NULL,
-        cache_misses INTEGER NOT NULL,
-        ttfb_count INTEGER NOT NULL,
-        ttfb_p50 REAL,
-        ttfb_p95 REAL,
-        PRIMARY KEY (hour, model, account_id, key_id, channel, outcome)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS idx_usage_daily_key ON usage_daily(key_id, hour);
+      ${usageAggregateTable("usage_daily")}
       CREATE TABLE IF NOT EXISTS cache_entries (
         key TEXT PRIMARY KEY,
         tokens INTEGER NOT NULL,
