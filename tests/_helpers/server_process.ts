@@ -5,8 +5,9 @@
  */
 import { fileURLToPath } from "node:url";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const FLAGS = [
+/** `main.ts` and the flags of `deno task start`, for every test that starts the server as a process. */
+export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+export const FLAGS = [
   "run",
   "--allow-net",
   "--allow-read",
@@ -35,7 +36,7 @@ export interface ServerProcess {
 }
 
 /** Only what Deno itself needs; the server's variables come from the caller. */
-function baseEnv(): Record<string, string> {
+export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "NPM_CONFIG_REGISTRY"]) {
     const value = Deno.env.get(name);

@@ -1,28 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { baseEnv, FLAGS, MAIN } from "../_helpers/server_process.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const FLAGS = [
-  "run",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--unstable-cron",
-  "--unstable-no-legacy-abort",
-];
 const API_KEY = "sk-startup-test-key-01";
-
-/** Only what Deno itself needs (its cache, a home, a path); the server's variables come from each test. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "NPM_CONFIG_REGISTRY"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 function spawnServer(cwd: string, env: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
