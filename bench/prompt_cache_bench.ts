@@ -10,10 +10,11 @@
  * `countRequest` of the same request: the simulation's total equals that count, so a gateway that simulates
  * need not count separately.
  *
- * A second measurement times the path the gateway runs: `UsageAccounting.prepare` (count, calibration,
- * breakpoint validation, digests) + `simulate()` + `commit()` against the SQLite store (`:memory:`), i.e. one
- * `SELECT ... IN` and one multi-row upsert, and prints it next to the plain count the gateway did before the
- * simulation was wired in; the difference is what the simulation adds per request. Nothing runs per stream
+ * A second measurement times the path the gateway runs: `UsageAccounting.prepare` (the walk, which is the
+ * count when simulation is on, calibration, breakpoint validation, digests) + `simulate()` + `commit()`
+ * against the SQLite store (`:memory:`), i.e. one `SELECT ... IN` and one multi-row upsert, and prints it next
+ * to the plain count the gateway does when simulation is off; the difference is what the simulation adds per
+ * request. Nothing runs per stream
  * event (`UsageSplitStage` only copies numbers into `message_start` and `message_delta`).
  *
  * Run: `npx -y deno@2.9.6 bench --allow-read --allow-write --allow-env bench/prompt_cache_bench.ts`.

@@ -57,6 +57,11 @@ export interface SimulationInput {
   model?: string;
   /** Input tokens to split (e.g. a calibrated count); defaults to the estimator's count of the request. */
   total?: number;
+  /**
+   * Turns the estimator's count into the total to split (e.g. a calibration); used when `total` is absent, so
+   * a caller need not count the request a second time: the walk's own count equals `countRequest`.
+   */
+  calibrate?: (estimate: number) => number;
 }
 
 export interface CacheSimulation {
@@ -72,6 +77,8 @@ export interface CacheSimulation {
 export interface PreparedSimulation {
   /** The input total the usage will add up to. */
   total: number;
+  /** The estimator's count of the request (equal to `countRequest`), before any calibration. */
+  estimate: number;
   /** One store lookup; returns the usage split and the commit for this request. */
   simulate(): Promise<CacheSimulation>;
 }
@@ -128,7 +135,7 @@ export class PromptCacheSimulator {
    */
   prepare(input: SimulationInput): PreparedSimulation {
     const plan = this.#plan(input);
-    return { total: plan.total, simulate: () => this.#simulate(plan) };
+    return { total: plan.total, estimate: plan.prefix.total, simulate: () => this.#simulate(plan) };
   }
 
   /** `prepare` and `simulate` in one step. */
@@ -206,7 +213,7 @@ export class PromptCacheSimulator {
     const model = input.model ?? input.request.model;
     const scope = `${input.keyId}\u0000${model}`;
     const prefix = cacheablePrefix(input.request, scope, this.#context);
-    const total = input.total ?? prefix.total;
+    const total = input.total ?? input.calibrate?.(prefix.total) ?? prefix.total;
     const factor = prefix.total > 0 ? total / prefix.total : 1;
     const scaled = factor === 1
       ? prefix.prefixTokens

@@ -83,13 +83,21 @@ export class UsageAccounting {
    * block): OpenAI clients cannot mark blocks, and OpenAI caches long prompts on its own.
    */
   prepare(request: ClaudeRequest, keyId: string, model: string, automatic = false): PreparedInput {
-    const estimate = this.#o.estimator.countRequest(request);
-    const total = this.inputTotal(model, estimate);
+    if (!this.simulator) {
+      const estimate = this.#o.estimator.countRequest(request);
+      return { total: this.inputTotal(model, estimate), estimate, simulation: null };
+    }
     const simulated = automatic && request.extra["cache_control"] === undefined
       ? { ...request, extra: { ...request.extra, cache_control: { type: "ephemeral" } } }
       : request;
-    const simulation = this.simulator?.prepare({ request: simulated, keyId, model, total }) ?? null;
-    return { total, estimate, simulation };
+    // The simulation's walk counts every block (its total equals `countRequest`), so it is the count.
+    const simulation = this.simulator.prepare({
+      request: simulated,
+      keyId,
+      model,
+      calibrate: (estimate) => this.inputTotal(model, estimate),
+    });
+    return { total: simulation.total, estimate: simulation.estimate, simulation };
   }
 
   /** Learns from an upstream's own input count for a request estimated at `estimate`. */

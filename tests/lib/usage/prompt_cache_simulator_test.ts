@@ -434,6 +434,34 @@ Deno.test("a calibrated total is split in proportion and still adds up exactly",
   assert.ok(usage.input_tokens > 0 && usage.cache_creation_input_tokens > 0);
 });
 
+Deno.test("prepare's own walk is the count: estimate equals countRequest and calibrate maps it to the total", async () => {
+  const { sim } = setup();
+  const request = req({
+    system: [{ type: "text", text: SYSTEM, cache_control: EPHEMERAL }],
+    messages: [{ role: "user", content: prose(300, 9) }],
+  });
+  const raw = estimator().countRequest(request);
+  const seen: number[] = [];
+  const prepared = sim.prepare({
+    request,
+    keyId: "k",
+    calibrate: (estimate) => {
+      seen.push(estimate);
+      return estimate * 2;
+    },
+  });
+  assert.deepEqual(seen, [raw]);
+  assert.equal(prepared.estimate, raw);
+  assert.equal(prepared.total, raw * 2);
+  const { usage } = await prepared.simulate();
+  assert.equal(
+    usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens,
+    raw * 2,
+  );
+  // An explicit total wins over the calibration.
+  assert.equal(sim.prepare({ request, keyId: "k", total: 7, calibrate: () => 9 }).total, 7);
+});
+
 Deno.test("nothing is written until commit, and commit writes once", async () => {
   const { sim } = setup();
   const request = turn1();
