@@ -9,6 +9,7 @@
  * `--profile=DIR` instead runs the server under the inspector: CPU profiles of sequential short requests and
  * of the 128-stream load, and a sampling heap profile with thousands of slow streams open, written to DIR
  * and summarized.
+ * `--only=TEXT` runs only the phases whose name contains TEXT.
  * Bounded: every request has a client time-out and the full run stays under 5 minutes (`--quick`: ~1).
  */
 import { join } from "node:path";
@@ -18,6 +19,8 @@ import { profileSummary, projectInclusive } from "./profile_summary.ts";
 
 const quick = Deno.args.includes("--quick");
 const profileDir = Deno.args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
+/** `--only=TEXT`: run only the phases whose name contains TEXT (e.g. `--only=slow`), to chase one finding. */
+const only = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const API_KEY = "load-harness-key-0123456789";
@@ -382,7 +385,7 @@ try {
     const schedule = [
       ...Array.from({ length: ROUNDS }, (_, round) => PHASES.map((phase) => ({ round, phase }))).flat(),
       ...SLOW_PHASES.map((phase) => ({ round: 0, phase })),
-    ];
+    ].filter(({ phase }) => only === undefined || phase.name.includes(only));
     for (const { round, phase } of schedule) {
       // A phase starts only if both sides fit in the budget when they work as they should.
       const slow = phase.name.includes("slow");
