@@ -24,7 +24,6 @@ import { ApiError } from "../lib/errors.ts";
 import { readJsonBody } from "../lib/read_json_body.ts";
 import type { GatewayResult } from "../lib/accounts/message_gateway.ts";
 import type { AccountType } from "../lib/store/types.ts";
-import { UsageMeter } from "../lib/claude/usage_meter.ts";
 import { KeyLimitError } from "../lib/keys/key_limit_error.ts";
 import { rateLimitHeaders, type RateLimitSnapshot } from "../lib/keys/rate_limit_headers.ts";
 
@@ -109,6 +108,8 @@ export async function openForRequest(
       scope: `${principal.kind === "admin" ? "admin" : "key"}:${principal.id}`,
       keyId: principal.kind === "client" ? principal.id : null,
       automaticCache: options.automaticCache ?? false,
+      // Settled once, when the stream ends however it ends, with the usage it reported.
+      onSettled: (summary, model) => admission.settleUsage(summary.usage, model),
     });
   } catch (error) {
     admission.release();
@@ -116,12 +117,7 @@ export async function openForRequest(
   }
   // On `c.res` (not `c.header`): Hono carries these headers over to a streamed Response the route returns.
   if (result.fallbackFrom) c.res.headers.set("x-amq2api-model-fallback", result.fallbackFrom);
-  const model = result.model;
-  // Settled once, when the stream ends however it ends, with the usage it reported.
-  const events = result.events.pipeThrough(
-    new UsageMeter((summary) => admission.settleUsage(summary.usage, model)),
-  );
-  return { ...result, events, limitHeaders: headers };
+  return { ...result, limitHeaders: headers };
 }
 
 /** Logs, with the request and account ids, a stream that ended with an error after its first byte. */

@@ -25,6 +25,7 @@ const LAYERS: Array<{ name: string; members: string[] }> = [
       // Pure parsing of a proxy URL, used by the configuration for `UPSTREAM_PROXY`.
       "lib/upstream/proxy_setting.ts",
       "lib/sse_writer.ts",
+      "lib/stage_chain.ts",
     ],
   },
   {

@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InspectorSession } from "./inspector_session.ts";
-import { profileSummary, projectInclusive } from "./profile_summary.ts";
+import { profileSummary, projectInclusive, withoutInspectorWork } from "./profile_summary.ts";
 
 const quick = Deno.args.includes("--quick");
 const profileDir = Deno.args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
@@ -494,16 +494,22 @@ async function profile(dir: string): Promise<void> {
     await session.send("Profiler.setSamplingInterval", { interval: 200 });
     await session.send("Profiler.start");
     print(`profile: sequential short: ${await PHASES[0]!.run(s)}`);
-    const { profile: sequential } = await session.send<{ profile: never }>("Profiler.stop");
-    Deno.writeTextFileSync(join(dir, "server-sequential.cpuprofile"), JSON.stringify(sequential));
+    const { profile: rawSequential } = await session.send<{ profile: never }>("Profiler.stop");
+    Deno.writeTextFileSync(join(dir, "server-sequential.cpuprofile"), JSON.stringify(rawSequential));
+    const { profile: sequential, dropped: droppedSequential } = withoutInspectorWork(rawSequential);
+    print(
+      `(${(droppedSequential * 100).toFixed(1)} % of the samples were the inspector's own work, left out)`,
+    );
     print(`CPU profile (sequential short requests), top functions by self time:`);
     for (const line of profileSummary(sequential, 15)) print(`  ${line}`);
     print("project functions by inclusive share of the samples:");
     for (const line of projectInclusive(sequential, 25)) print(`  ${line}`);
     await session.send("Profiler.start");
     print(`profile: 128 streams × 300 deltas: ${await PHASES[2]!.run(s)}`);
-    const { profile: cpu } = await session.send<{ profile: never }>("Profiler.stop");
-    Deno.writeTextFileSync(join(dir, "server-128-streams.cpuprofile"), JSON.stringify(cpu));
+    const { profile: rawCpu } = await session.send<{ profile: never }>("Profiler.stop");
+    Deno.writeTextFileSync(join(dir, "server-128-streams.cpuprofile"), JSON.stringify(rawCpu));
+    const { profile: cpu, dropped } = withoutInspectorWork(rawCpu);
+    print(`(${(dropped * 100).toFixed(1)} % of the samples were the inspector's own work, left out)`);
     print(
       `CPU profile (128 streams), top functions by self time (${
         join(dir, "server-128-streams.cpuprofile")

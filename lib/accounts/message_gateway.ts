@@ -29,6 +29,7 @@ import type { AccountLifecycle } from "./account_lifecycle.ts";
 import type { AccountPool } from "./account_pool.ts";
 import type { Channel } from "./channel.ts";
 import { peekStream } from "./stream_peek.ts";
+import { StageChain } from "../stage_chain.ts";
 
 export interface GatewayRequest {
   request: ClaudeRequest;
@@ -48,6 +49,11 @@ export interface GatewayRequest {
   keyId?: string | null;
   /** Simulate Anthropic's automatic caching for a request without cache markers (OpenAI clients). */
   automaticCache?: boolean;
+  /**
+   * Called once when the answer's stream ends, however it ends, with the usage it reported and the model
+   * that served it (after the gateway's own accounting), from the same stage, so no extra stage is needed.
+   */
+  onSettled?: (summary: UsageSummary, model: string) => void;
 }
 
 /** What a usage record needs to know about a request while it runs. */
@@ -249,27 +255,33 @@ export class MessageGateway {
         const obs = d.metrics?.streamStarted(req.requestId, lease.account, route.model, attempt, t0);
         const account = lease.account;
         const upstreamModel = lease.upstreamModel;
-        let usageStream = head;
+        // The usage stages run as one chain: one pipe for every event instead of one per stage.
+        const stages: Transformer<ClaudeStreamEvent, ClaudeStreamEvent>[] = [];
         if (!passthrough) {
           const simulation = lookup ? await lookup : null;
           simulation?.commit().catch((error) =>
             d.log.warn("prompt cache write failed", { requestId: req.requestId, error })
           );
           trace.cache = simulation ? "simulated" : null;
-          usageStream = head.pipeThrough(
-            new UsageSplitStage(simulation?.usage ?? plainInput(inputTokens), inputTokens, trace.observed),
+          stages.push(
+            UsageSplitStage.transformer(
+              simulation?.usage ?? plainInput(inputTokens),
+              inputTokens,
+              trace.observed,
+            ),
           );
         } else trace.cache = "upstream";
-        const events = usageStream.pipeThrough(
-          new UsageMeter((summary) => {
-            // A client that went away says nothing about the account's health.
-            lease.release(summary.completed || asUpstreamError(summary.error) === null);
-            obs?.end(summary.completed ? "success" : asUpstreamError(summary.error)?.kind ?? "cancelled");
-            this.#finish(account, upstreamModel, summary, req, trace).catch((error) =>
-              d.log.error("usage recording failed", { requestId: req.requestId, error })
-            );
-          }),
-        );
+        const servedBy = route.model;
+        stages.push(UsageMeter.transformer((summary) => {
+          // A client that went away says nothing about the account's health.
+          lease.release(summary.completed || asUpstreamError(summary.error) === null);
+          obs?.end(summary.completed ? "success" : asUpstreamError(summary.error)?.kind ?? "cancelled");
+          this.#finish(account, upstreamModel, summary, req, trace).catch((error) =>
+            d.log.error("usage recording failed", { requestId: req.requestId, error })
+          );
+          req.onSettled?.(summary, servedBy);
+        }));
+        const events = head.pipeThrough(new StageChain<ClaudeStreamEvent, ClaudeStreamEvent>(stages));
         return { events, account, model: route.model, messageId };
       } catch (error) {
         if (req.signal.aborted) {

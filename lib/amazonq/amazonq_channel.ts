@@ -28,6 +28,7 @@ import { retryAfterMs } from "../upstream/retry_after.ts";
 import { upstreamCall, type UpstreamTimeouts } from "../upstream/upstream_call.ts";
 import type { UpstreamClients } from "../upstream/upstream_clients.ts";
 import type { TokenEstimator } from "../usage/token_estimator.ts";
+import { StageChain } from "../stage_chain.ts";
 import { AmazonQToClaude } from "./amazonq_to_claude.ts";
 import { classifyAmazonQError, isStaleTokenAnswer } from "./classify_amazonq_error.ts";
 import { EventStreamDecoder } from "./event_stream_decoder.ts";
@@ -140,10 +141,11 @@ export class AmazonQChannel implements Channel {
         upstreamStatus: response.status,
       });
     }
-    return response.body
-      .pipeThrough(new EventStreamDecoder())
-      .pipeThrough(
-        new AmazonQToClaude({
+    // Decoding and translation run as one chain: one pipe per upstream chunk instead of two.
+    return response.body.pipeThrough(
+      new StageChain<Uint8Array, ClaudeStreamEvent>([
+        EventStreamDecoder.transformer(),
+        AmazonQToClaude.transformer({
           messageId: call.messageId,
           model: request.model,
           inputTokens: call.inputTokens,
@@ -154,7 +156,8 @@ export class AmazonQChannel implements Channel {
           thinking: thinkingRequested(request),
           now: this.#now,
         }),
-      );
+      ]),
+    );
   }
 
   #profileArnOf(account: Account): string | undefined {

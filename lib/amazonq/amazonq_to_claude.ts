@@ -22,8 +22,7 @@
  *
  * Not here: pings and timeouts (the HTTP edge), logging, fetching, reading configuration.
  */
-import type { ClaudeStreamEvent, StopReason, Usage } from "../claude/events.ts";
-import { messageStart } from "../claude/events.ts";
+import { type ClaudeStreamEvent, messageStart, type StopReason, type Usage } from "../claude/events.ts";
 import { BlockSequencer } from "../claude/block_sequencer.ts";
 import { ProtocolError } from "../errors.ts";
 import { brokeOff } from "../upstream/broke_off.ts";
@@ -379,8 +378,13 @@ class Translator {
 
 export class AmazonQToClaude extends TransformStream<EventStreamFrame, ClaudeStreamEvent> {
   constructor(options: AmazonQToClaudeOptions) {
+    super(AmazonQToClaude.transformer(options));
+  }
+
+  /** The translation as a transformer, to run in a `StageChain`. */
+  static transformer(options: AmazonQToClaudeOptions): Transformer<EventStreamFrame, ClaudeStreamEvent> {
     let translator: Translator;
-    super({
+    return {
       start(controller) {
         translator = new Translator(
           options,
@@ -389,12 +393,8 @@ export class AmazonQToClaude extends TransformStream<EventStreamFrame, ClaudeStr
         );
         translator.start();
       },
-      transform(frame) {
-        translator.frame(frame);
-      },
-      flush() {
-        translator.end();
-      },
-    });
+      transform: (frame) => translator.frame(frame),
+      flush: () => translator.end(),
+    };
   }
 }

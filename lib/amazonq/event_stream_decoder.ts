@@ -293,14 +293,19 @@ class FrameReader {
 
 export class EventStreamDecoder extends TransformStream<Uint8Array, EventStreamFrame> {
   constructor(options: EventStreamDecoderOptions = {}) {
+    super(EventStreamDecoder.transformer(options));
+  }
+
+  /** The decoder as a transformer, to run in a `StageChain`. */
+  static transformer(options: EventStreamDecoderOptions = {}): Transformer<Uint8Array, EventStreamFrame> {
     const reader = new FrameReader(options);
-    super({
+    return {
       transform(chunk, controller) {
         reader.push(chunk, (frame) => controller.enqueue(frame));
       },
       flush() {
         reader.end();
       },
-    });
+    };
   }
 }

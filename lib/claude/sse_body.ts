@@ -1,7 +1,8 @@
 /**
  * `sseBody`: the production chain of a streamed Claude answer, from the gateway's events to the HTTP body.
  *
- *   events -> StreamIntegrity -> ClaudeSseEncoder -> sseWriter (batched writes, `ping` events on silence)
+ *   events -> StreamIntegrity + ClaudeSseEncoder (one chain) -> sseWriter (batched writes, `ping` events on
+ *   silence)
  *
  * `StreamIntegrity` makes the stream end with `message_stop` or exactly one `event: error` with a Claude
  * error body (never a made-up `end_turn`, never a silent stop); the encoder writes that event like any
@@ -26,8 +27,12 @@ export function sseBody(
   events: ReadableStream<ClaudeStreamEvent>,
   options: SseBodyOptions,
 ): ReadableStream<Uint8Array> {
-  const guarded = new StreamIntegrity({ onError: options.onError }).guard(events);
-  return sseWriter(guarded.pipeThrough(new ClaudeSseEncoder()), {
+  const encoded = StreamIntegrity.guardThrough(
+    events,
+    { onError: options.onError },
+    ClaudeSseEncoder.transformer(),
+  );
+  return sseWriter(encoded, {
     pingIntervalMs: options.pingIntervalMs,
     ping: PING,
   });

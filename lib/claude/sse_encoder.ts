@@ -12,12 +12,17 @@ export type SseEvent = ClaudeStreamEvent | ClaudeErrorBody;
 
 export class ClaudeSseEncoder extends TransformStream<SseEvent, Uint8Array> {
   constructor() {
+    super(ClaudeSseEncoder.transformer());
+  }
+
+  /** The encoder as a transformer, to run in a `StageChain`. */
+  static transformer(): Transformer<SseEvent, Uint8Array> {
     const encoder = new TextEncoder();
-    super({
+    return {
       transform(event, controller) {
         controller.enqueue(encoder.encode(ClaudeSseEncoder.frame(event)));
       },
-    });
+    };
   }
 
   /** The SSE text of one event. */

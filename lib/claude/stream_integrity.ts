@@ -14,10 +14,13 @@
  * the pipe's failure into the event. Cancelling the output (client gone) still cancels the source, and so
  * the upstream request. After `message_stop` the rest of the source is read and dropped rather than
  * cancelled, so the stages before this one (usage accounting) see the upstream's real end.
+ * `guardThrough(source, next)` does the same with the next stage (an encoder) run in the same chain, one
+ * pipe instead of two for every event of the answer.
  */
 import { ApiError, ProtocolError, toApiError } from "../errors.ts";
 import type { ClaudeErrorBody } from "../errors.ts";
 import type { ClaudeStreamEvent } from "./events.ts";
+import { StageChain, type SyncTransformer } from "../stage_chain.ts";
 
 /** What the guarded stream carries: Claude events, at most one of them an `error` (the last). */
 export type GuardedEvent = ClaudeStreamEvent | ClaudeErrorBody;
@@ -30,79 +33,86 @@ export interface StreamIntegrityOptions {
 /** Where the message is: waiting for `message_start`, open, after its `message_delta`, or over. */
 type Phase = "before" | "open" | "delta" | "stopped" | "failed";
 
+/** The integrity transformer, and what turns a failure of its source into its end. */
+function integrityStage(options: StreamIntegrityOptions): {
+  transformer: SyncTransformer<ClaudeStreamEvent, GuardedEvent>;
+  sourceFailed: (error: unknown) => void;
+} {
+  let phase: Phase = "before";
+  let out!: TransformStreamDefaultController<GuardedEvent>;
+  /** Writes the one `error` event; `end` closes the output now (and so cancels the source). */
+  const fail = (error: unknown, end: boolean) => {
+    phase = "failed";
+    options.onError?.(error);
+    try {
+      out.enqueue(toApiError(error).toBody());
+      if (end) out.terminate();
+    } catch {
+      // The output was cancelled meanwhile: nobody is left to tell.
+    }
+  };
+  const violation = (what: string) =>
+    fail(new ProtocolError(`the answer's events are out of order: ${what}`), true);
+  const transformer: SyncTransformer<ClaudeStreamEvent, GuardedEvent> = {
+    start(controller) {
+      out = controller;
+    },
+    transform(event, controller) {
+      switch (phase) {
+        case "stopped":
+        case "failed":
+          return; // nothing follows the end of an answer or its error
+        case "before":
+          if (event.type === "message_start") phase = "open";
+          else if (event.type !== "ping") return violation(`${event.type} before message_start`);
+          break;
+        case "open":
+          if (event.type === "message_delta") phase = "delta";
+          else if (event.type === "message_start") return violation("a second message_start");
+          else if (event.type === "message_stop") return violation("message_stop without message_delta");
+          break;
+        case "delta":
+          if (event.type === "message_stop") phase = "stopped";
+          else if (event.type !== "ping") return violation(`${event.type} after message_delta`);
+          break;
+      }
+      controller.enqueue(event);
+    },
+    flush() {
+      if (phase === "stopped" || phase === "failed") return;
+      fail(
+        new ApiError("api_error", "upstream stream ended before the answer was complete (no message_stop)", {
+          status: 502,
+        }),
+        false,
+      );
+    },
+    cancel() {
+      // The client went away: nothing more is written, and no failure is reported for it.
+      phase = "failed";
+    },
+  };
+  const sourceFailed = (error: unknown) => {
+    if (phase === "failed") return; // already ended (or cancelled by the client)
+    if (phase !== "stopped") return fail(error, true);
+    // The answer was complete: a late failure only ends the output, it does not unsay the answer.
+    phase = "failed";
+    try {
+      out.terminate();
+    } catch {
+      // Already closed.
+    }
+  };
+  return { transformer, sourceFailed };
+}
+
 export class StreamIntegrity extends TransformStream<ClaudeStreamEvent, GuardedEvent> {
   readonly #sourceFailed: (error: unknown) => void;
 
   constructor(options: StreamIntegrityOptions = {}) {
-    let phase: Phase = "before";
-    let out!: TransformStreamDefaultController<GuardedEvent>;
-    /** Writes the one `error` event; `end` closes the output now (and so cancels the source). */
-    const fail = (error: unknown, end: boolean) => {
-      phase = "failed";
-      options.onError?.(error);
-      try {
-        out.enqueue(toApiError(error).toBody());
-        if (end) out.terminate();
-      } catch {
-        // The output was cancelled meanwhile: nobody is left to tell.
-      }
-    };
-    const violation = (what: string) =>
-      fail(new ProtocolError(`the answer's events are out of order: ${what}`), true);
-    super({
-      start(controller) {
-        out = controller;
-      },
-      transform(event, controller) {
-        switch (phase) {
-          case "stopped":
-          case "failed":
-            return; // nothing follows the end of an answer or its error
-          case "before":
-            if (event.type === "message_start") phase = "open";
-            else if (event.type !== "ping") return violation(`${event.type} before message_start`);
-            break;
-          case "open":
-            if (event.type === "message_delta") phase = "delta";
-            else if (event.type === "message_start") return violation("a second message_start");
-            else if (event.type === "message_stop") return violation("message_stop without message_delta");
-            break;
-          case "delta":
-            if (event.type === "message_stop") phase = "stopped";
-            else if (event.type !== "ping") return violation(`${event.type} after message_delta`);
-            break;
-        }
-        controller.enqueue(event);
-      },
-      flush() {
-        if (phase === "stopped" || phase === "failed") return;
-        fail(
-          new ApiError(
-            "api_error",
-            "upstream stream ended before the answer was complete (no message_stop)",
-            {
-              status: 502,
-            },
-          ),
-          false,
-        );
-      },
-      cancel() {
-        // The client went away: nothing more is written, and no failure is reported for it.
-        phase = "failed";
-      },
-    });
-    this.#sourceFailed = (error) => {
-      if (phase === "failed") return; // already ended (or cancelled by the client)
-      if (phase !== "stopped") return fail(error, true);
-      // The answer was complete: a late failure only ends the output, it does not unsay the answer.
-      phase = "failed";
-      try {
-        out.terminate();
-      } catch {
-        // Already closed.
-      }
-    };
+    const stage = integrityStage(options);
+    super(stage.transformer);
+    this.#sourceFailed = stage.sourceFailed;
   }
 
   /**
@@ -112,5 +122,17 @@ export class StreamIntegrity extends TransformStream<ClaudeStreamEvent, GuardedE
   guard(source: ReadableStream<ClaudeStreamEvent>): ReadableStream<GuardedEvent> {
     source.pipeTo(this.writable, { preventAbort: true }).catch(this.#sourceFailed);
     return this.readable;
+  }
+
+  /** `guard` with `next` run in the same chain (see `StageChain`): the guarded events as `next` maps them. */
+  static guardThrough<O>(
+    source: ReadableStream<ClaudeStreamEvent>,
+    options: StreamIntegrityOptions,
+    next: SyncTransformer<GuardedEvent, O>,
+  ): ReadableStream<O> {
+    const stage = integrityStage(options);
+    const chain = new StageChain<ClaudeStreamEvent, O>([stage.transformer, next]);
+    source.pipeTo(chain.writable, { preventAbort: true }).catch(stage.sourceFailed);
+    return chain.readable;
   }
 }

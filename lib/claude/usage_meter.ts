@@ -17,6 +17,13 @@ export interface UsageSummary {
 
 export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamEvent> {
   constructor(onFinish: (summary: UsageSummary) => void) {
+    super(UsageMeter.transformer(onFinish));
+  }
+
+  /** The meter as a transformer, to run in a `StageChain`. */
+  static transformer(
+    onFinish: (summary: UsageSummary) => void,
+  ): Transformer<ClaudeStreamEvent, ClaudeStreamEvent> {
     let usage: Usage = { input_tokens: 0, output_tokens: 0 };
     let stopReason: StopReason | null = null;
     let completed = false;
@@ -28,7 +35,7 @@ export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamE
         error === undefined ? { usage, stopReason, completed } : { usage, stopReason, completed, error },
       );
     };
-    super({
+    return {
       transform(event, controller) {
         if (event.type === "message_start") {
           usage = { ...event.message.usage };
@@ -42,6 +49,6 @@ export class UsageMeter extends TransformStream<ClaudeStreamEvent, ClaudeStreamE
       },
       flush: () => report(),
       cancel: (reason) => report(reason ?? new Error("stream cancelled")),
-    });
+    };
   }
 }

@@ -46,7 +46,16 @@ export class UsageSplitStage extends TransformStream<ClaudeStreamEvent, ClaudeSt
    * @param estimate the input total the channel was given (what it echoes when the upstream reports nothing)
    */
   constructor(split: CacheUsage, estimate: number, observed: UsageObservation) {
-    super({
+    super(UsageSplitStage.transformer(split, estimate, observed));
+  }
+
+  /** The stage as a transformer, to run in a `StageChain`. */
+  static transformer(
+    split: CacheUsage,
+    estimate: number,
+    observed: UsageObservation,
+  ): Transformer<ClaudeStreamEvent, ClaudeStreamEvent> {
+    return {
       transform(event, controller) {
         if (event.type === "message_start") {
           const usage: Usage = { ...event.message.usage, ...split };
@@ -67,6 +76,6 @@ export class UsageSplitStage extends TransformStream<ClaudeStreamEvent, ClaudeSt
         }
         controller.enqueue(event);
       },
-    });
+    };
   }
 }
