@@ -21,7 +21,11 @@ type AnyTransformer = Transformer<unknown, unknown>;
 export type SyncTransformer<I, O> = Transformer<I, O>;
 
 export class StageChain<I, O> extends TransformStream<I, O> {
-  constructor(stages: readonly SyncTransformer<never, unknown>[]) {
+  /**
+   * @param stages the transformers, in order
+   * @param first chunks of the input already read by the caller, handled before the rest of the input
+   */
+  constructor(stages: readonly SyncTransformer<never, unknown>[], first: readonly I[] = []) {
     const chain = stages as readonly AnyTransformer[];
     const n = chain.length;
     /** Stages whose input has ended (flushed or terminated): they take no more chunks. */
@@ -109,6 +113,7 @@ export class StageChain<I, O> extends TransformStream<I, O> {
             const start = chain[k]!.start;
             if (start) sync(start.call(chain[k], controllers[k]!), "start");
           }
+          for (const chunk of first) deliver(0, chunk);
         });
       },
       transform(chunk) {

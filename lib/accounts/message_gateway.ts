@@ -250,7 +250,7 @@ export class MessageGateway {
           clientHeaders: req.clientHeaders,
           signal: req.signal,
         });
-        const head = await peekStream(stream, d.commitAfterMs ?? 10_000);
+        const { head, rest } = await peekStream(stream, d.commitAfterMs ?? 10_000);
         trace.ttfbMs = performance.now() - trace.started;
         const obs = d.metrics?.streamStarted(req.requestId, lease.account, route.model, attempt, t0);
         const account = lease.account;
@@ -281,7 +281,7 @@ export class MessageGateway {
           );
           req.onSettled?.(summary, servedBy);
         }));
-        const events = head.pipeThrough(new StageChain<ClaudeStreamEvent, ClaudeStreamEvent>(stages));
+        const events = rest.pipeThrough(new StageChain<ClaudeStreamEvent, ClaudeStreamEvent>(stages, head));
         return { events, account, model: route.model, messageId };
       } catch (error) {
         if (req.signal.aborted) {

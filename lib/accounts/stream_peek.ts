@@ -3,13 +3,14 @@
  *
  * Upstreams often report trouble in their first frames (an exception frame, an error chunk). Reading until
  * the first content block, or until `commitAfterMs` passes, lets those failures reach the pool while another
- * account can still take the request. The returned stream replays what was read and continues with the rest,
- * keeping backpressure and cancellation (cancelling it cancels the upstream).
+ * account can still take the request. It returns the events it read (`head`, for the caller to handle first,
+ * e.g. as a `StageChain`'s first chunks) and the stream of the rest, keeping backpressure and cancellation
+ * (cancelling the rest cancels the upstream).
  *
- * It stays a small pull wrapper around the head's reader rather than a `pipeThrough` of the rest: when the
- * commit timer fires, one read is still outstanding, and it may already hold the next event. Releasing the
- * reader to pipe the stream would reject that read and could drop the event it carried, so the rest is read
- * through the same reader, starting with that outstanding read.
+ * The rest is the stream itself when no read is outstanding (the usual case: the head ended at a committing
+ * event), so no wrapper sits in the path of every later event. When the commit timer fired, one read is still
+ * outstanding and may already hold the next event; releasing the reader would reject that read and could
+ * drop the event, so then the rest is a small pull wrapper that starts with that read.
  */
 import type { ClaudeStreamEvent } from "../claude/events.ts";
 
@@ -19,14 +20,19 @@ const COMMITTING = new Set<ClaudeStreamEvent["type"]>([
   "message_stop",
 ]);
 
+/** What was read ahead, and the stream of what follows it. */
+export interface PeekedStream {
+  head: ClaudeStreamEvent[];
+  rest: ReadableStream<ClaudeStreamEvent>;
+}
+
 export async function peekStream(
   stream: ReadableStream<ClaudeStreamEvent>,
   commitAfterMs: number,
-): Promise<ReadableStream<ClaudeStreamEvent>> {
+): Promise<PeekedStream> {
   const reader = stream.getReader();
   const head: ClaudeStreamEvent[] = [];
   let pending: Promise<ReadableStreamReadResult<ClaudeStreamEvent>> | null = null;
-  let done = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), commitAfterMs);
@@ -37,10 +43,7 @@ export async function peekStream(
       const result = await Promise.race([pending, timeout]);
       if (result === "timeout") break;
       pending = null;
-      if (result.done) {
-        done = true;
-        break;
-      }
+      if (result.done) break;
       head.push(result.value);
       if (COMMITTING.has(result.value.type)) break;
     }
@@ -50,19 +53,17 @@ export async function peekStream(
   } finally {
     clearTimeout(timer);
   }
-  let index = 0;
-  return new ReadableStream<ClaudeStreamEvent>({
+  if (pending === null) {
+    // Nothing is in flight: the stream itself is the rest, with no wrapper in the path of every event.
+    reader.releaseLock();
+    return { head, rest: stream };
+  }
+  const outstanding = pending;
+  let first = true;
+  const rest = new ReadableStream<ClaudeStreamEvent>({
     async pull(controller) {
-      if (index < head.length) {
-        controller.enqueue(head[index++]!);
-        return;
-      }
-      if (done) {
-        controller.close();
-        return;
-      }
-      const result = await (pending ?? reader.read());
-      pending = null;
+      const result = await (first ? outstanding : reader.read());
+      first = false;
       if (result.done) controller.close();
       else controller.enqueue(result.value);
     },
@@ -70,4 +71,5 @@ export async function peekStream(
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
+  return { head, rest };
 }

@@ -54,6 +54,11 @@ export function openAIUsage(
 
 export class ClaudeToOpenAIChunks extends TransformStream<GuardedEvent, Uint8Array> {
   constructor(options: ClaudeToOpenAIChunksOptions) {
+    super(ClaudeToOpenAIChunks.transformer(options));
+  }
+
+  /** The stage as a transformer, to run in a `StageChain`. */
+  static transformer(options: ClaudeToOpenAIChunksOptions): Transformer<GuardedEvent, Uint8Array> {
     const encoder = new TextEncoder();
     // Fixed prefix of every chunk, serialized once.
     const head = `data: {"id":${JSON.stringify(options.id)},"object":"chat.completion.chunk","created":${
@@ -71,7 +76,7 @@ export class ClaudeToOpenAIChunks extends TransformStream<GuardedEvent, Uint8Arr
           finishReason === null ? "null" : `"${finishReason}"`
         }}]${usageNull}}\n\n`,
       );
-    super({
+    return {
       transform(event, controller) {
         if (done) return;
         switch (event.type) {
@@ -133,6 +138,6 @@ export class ClaudeToOpenAIChunks extends TransformStream<GuardedEvent, Uint8Arr
             return;
         }
       },
-    });
+    };
   }
 }

@@ -19,6 +19,12 @@ export function openAISseBody(
   events: ReadableStream<ClaudeStreamEvent>,
   options: ClaudeToOpenAIChunksOptions & { onError?: (error: unknown) => void },
 ): ReadableStream<Uint8Array> {
-  const guarded = new StreamIntegrity({ onError: options.onError }).guard(events);
-  return sseWriter(guarded.pipeThrough(new ClaudeToOpenAIChunks(options)));
+  // Integrity and conversion run as one chain: one pipe per event.
+  return sseWriter(
+    StreamIntegrity.guardThrough(
+      events,
+      { onError: options.onError },
+      ClaudeToOpenAIChunks.transformer(options),
+    ),
+  );
 }

@@ -120,3 +120,14 @@ Deno.test("an asynchronous stage is refused", async () => {
   );
   assert.match(String(error), /must be synchronous/);
 });
+
+Deno.test("chunks read ahead by the caller go through every stage before the rest of the input", async () => {
+  const { log, stage } = recorder();
+  const { out } = await collect(
+    ReadableStream.from([3, 4]).pipeThrough(
+      new StageChain<number, number>([stage("a", (x) => [x * 2])], [1, 2]),
+    ),
+  );
+  assert.deepEqual(out, [2, 4, 6, 8]);
+  assert.deepEqual(log, ["a flush"]);
+});
