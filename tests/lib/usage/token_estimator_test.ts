@@ -93,3 +93,21 @@ Deno.test("the token count worker's queue is bounded: a full queue is a 529, not
     worker.close();
   }
 });
+
+Deno.test("the token count worker stops after idleMs without a job and starts again on the next one", async () => {
+  const { TokenCountWorker } = await import("../../../lib/usage/token_count_worker.ts");
+  const worker = new TokenCountWorker({ idleMs: 20 });
+  try {
+    assert.equal(worker.running, false);
+    assert.deepEqual(await worker.count(["hello world"]), [2]);
+    // Bounded wait for the idle stop (at most 10 s of 10 ms polls).
+    for (let i = 0; i < 1000 && worker.running; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(worker.running, false);
+    const text = randomLetters(50_000);
+    assert.deepEqual(await worker.count([text, "hello world"]), [estimator().count(text), 2]);
+    assert.equal(worker.running, true);
+  } finally {
+    worker.close();
+  }
+  assert.equal(worker.running, false);
+});
