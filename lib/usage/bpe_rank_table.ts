@@ -7,7 +7,17 @@
  * indexed by rank, and an open-addressing hash table (an `Int32Array`, linear probing) maps a hash of the
  * bytes to the rank: ~2.5 MiB in all, built without creating a string per token. A lookup hashes the byte
  * range of the piece being merged in place, so merging allocates nothing either.
+ *
+ * The arrays live in `SharedArrayBuffer`s and are never written after the build: `parts` can be posted to
+ * a worker, which then counts with the same memory instead of loading and building a copy of its own.
  */
+
+/** The table's arrays, as posted to a worker (shared memory, read only). */
+export interface BpeRankTableParts {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  slots: Int32Array;
+}
 
 /** Hash table slots per token, rounded up to a power of two: probes stay short at a load factor below 0.4. */
 const SLOTS_PER_TOKEN = 2.5;
@@ -29,13 +39,19 @@ export class BpeRankTable {
   readonly #slots: Int32Array;
   readonly #mask: number;
 
-  private constructor(bytes: Uint8Array, starts: Int32Array) {
+  private constructor(bytes: Uint8Array, starts: Int32Array, slots?: Int32Array) {
     this.#bytes = bytes;
     this.#starts = starts;
+    if (slots) {
+      if ((slots.length & (slots.length - 1)) !== 0) throw new Error("bpe rank table: bad slot count");
+      this.#slots = slots;
+      this.#mask = slots.length - 1;
+      return;
+    }
     const tokens = starts.length - 1;
     let size = 1;
     while (size < tokens * SLOTS_PER_TOKEN) size *= 2;
-    this.#slots = new Int32Array(size);
+    this.#slots = new Int32Array(new SharedArrayBuffer(size * 4));
     this.#mask = size - 1;
     for (let rank = 0; rank < tokens; rank++) {
       const start = starts[rank]!;
@@ -105,7 +121,21 @@ export class BpeRankTable {
       }
     }
     if (field >= 0) endField();
-    return new BpeRankTable(bytes.slice(0, length), Int32Array.from(starts));
+    const sharedBytes = new Uint8Array(new SharedArrayBuffer(length));
+    sharedBytes.set(bytes.subarray(0, length));
+    const sharedStarts = new Int32Array(new SharedArrayBuffer(starts.length * 4));
+    sharedStarts.set(starts);
+    return new BpeRankTable(sharedBytes, sharedStarts);
+  }
+
+  /** A table over the arrays of another table's `parts` (in a worker: the same memory, nothing built). */
+  static fromParts(parts: BpeRankTableParts): BpeRankTable {
+    return new BpeRankTable(parts.bytes, parts.starts, parts.slots);
+  }
+
+  /** The table's arrays, to be posted to a worker. */
+  get parts(): BpeRankTableParts {
+    return { bytes: this.#bytes, starts: this.#starts, slots: this.#slots };
   }
 
   /** Tokens in the table (the highest rank + 1). */

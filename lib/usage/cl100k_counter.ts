@@ -7,15 +7,15 @@
  * bounded (`{1,16}` instead of `+`), so a long run of letters, punctuation or spaces becomes pieces of at most
  * 16 characters: each regex step and each merge is bounded, the whole count linear. Ordinary text, whose
  * pieces are shorter than that, counts exactly as with `js-tiktoken`. Ranks are kept in a `BpeRankTable`
- * (flat typed arrays, ~2.5 MiB), and a piece is merged in place in its UTF-8 bytes, without building strings.
+ * (flat typed arrays, ~2 MiB, built once by `cl100kRankTable` and shared with the token count worker), and a
+ * piece is merged in place in its UTF-8 bytes, without building strings.
  *
  * Two inputs are estimated instead of tokenized, decided from the text alone so that every caller (event
  * loop or worker, `count_tokens` or `/v1/messages`) gets the same number: long base64-like blobs (a fixed
  * characters-per-token rate measured on random base64) and texts beyond `EXACT_LIMIT` characters (the exact
  * count of the first `EXACT_LIMIT` characters, scaled to the whole length).
  */
-import cl100k from "js-tiktoken/ranks/cl100k_base";
-import { BpeRankTable } from "./bpe_rank_table.ts";
+import type { BpeRankTable } from "./bpe_rank_table.ts";
 
 /** `cl100k_base`'s pre-tokenizer with every unbounded repetition capped at 16 characters. */
 const PIECE = new RegExp(
@@ -50,8 +50,9 @@ export class Cl100kCounter {
   #starts = new Int32Array(257);
   #pairRanks = new Int32Array(256);
 
-  constructor() {
-    this.#ranks = BpeRankTable.fromTiktokenRanks(cl100k.bpe_ranks);
+  /** `ranks`: `cl100kRankTable()`, or its `parts` as a worker received them; shared, never written. */
+  constructor(ranks: BpeRankTable) {
+    this.#ranks = ranks;
   }
 
   /** Tokens in a text (an estimate for long base64-like or very long texts, see above). */

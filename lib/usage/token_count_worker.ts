@@ -9,9 +9,12 @@
  * bounded in jobs and in characters: past either bound a request gets a 529 `overloaded_error` rather than
  * waiting behind minutes of counting, and never a different count. A worker that dies fails the jobs it
  * held and is replaced on the next use. Texts travel as UTF-8 (lone surrogates become U+FFFD, which the
- * counter does to them anyway, so the count is the one the event loop would get).
+ * counter does to them anyway, so the count is the one the event loop would get). The worker counts with the
+ * caller's rank table, posted to it as shared memory when it starts: it neither loads nor builds one, so it
+ * starts in a few milliseconds and adds no second copy of the table.
  */
 import { ApiError } from "../errors.ts";
+import type { BpeRankTable } from "./bpe_rank_table.ts";
 
 interface Job {
   resolve: (counts: number[]) => void;
@@ -24,12 +27,16 @@ export interface TokenCountWorkerOptions {
   maxJobs?: number;
   /** Characters sent and not yet counted. */
   maxQueuedChars?: number;
-  /** Milliseconds without a job after which the worker is stopped (restarted on next use). */
+  /**
+   * Milliseconds without a job after which the worker is stopped (restarted on next use); `Infinity` keeps
+   * it until `close` and arms no timer.
+   */
   idleMs?: number;
 }
 
 export class TokenCountWorker {
   #worker: Worker | null = null;
+  #ranks: BpeRankTable;
   #encoder = new TextEncoder();
   #jobs = new Map<number, Job>();
   #nextId = 1;
@@ -39,10 +46,12 @@ export class TokenCountWorker {
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(options: TokenCountWorkerOptions = {}) {
+  /** `ranks`: the table the event loop counts with (`cl100kRankTable()`), shared with the worker. */
+  constructor(ranks: BpeRankTable, options: TokenCountWorkerOptions = {}) {
+    this.#ranks = ranks;
     this.#maxJobs = options.maxJobs ?? 64;
     this.#maxQueuedChars = options.maxQueuedChars ?? 256 * 1024 * 1024;
-    // Long enough that a client's burst of large requests reuses one worker (starting one costs ~100 ms).
+    // Long enough that a client's burst of large requests reuses one worker (starting one costs tens of milliseconds).
     this.#idleMs = options.idleMs ?? 30_000;
   }
 
@@ -101,12 +110,16 @@ export class TokenCountWorker {
       this.#queuedChars -= job.chars;
       if (counts) job.resolve(counts);
       else job.reject(new Error(`token counting failed: ${error}`));
-      if (this.#jobs.size === 0) this.#idleTimer = setTimeout(() => this.#idle(), this.#idleMs);
+      if (this.#jobs.size === 0 && Number.isFinite(this.#idleMs)) {
+        this.#idleTimer = setTimeout(() => this.#idle(), this.#idleMs);
+      }
     };
     worker.onerror = (event) => {
       event.preventDefault();
       this.#stop(new Error(`token count worker died: ${event.message}`));
     };
+    // Posted before any job, so the worker has its counter when the first job arrives.
+    worker.postMessage({ ranks: this.#ranks.parts });
     this.#worker = worker;
     return worker;
   }

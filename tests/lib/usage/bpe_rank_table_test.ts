@@ -33,3 +33,16 @@ Deno.test("BpeRankTable gives cl100k_base's ranks in a few MiB", () => {
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
   for (let i = 0; i < 256; i++) assert.ok(table.rank(all, i, i + 1) >= 0, String(i));
 });
+
+Deno.test("BpeRankTable's parts are shared memory: a table made from them reads the same arrays", () => {
+  const table = BpeRankTable.fromTiktokenRanks(cl100k.bpe_ranks);
+  const { bytes, starts, slots } = table.parts;
+  // Shared buffers are what lets the worker count without a copy of its own.
+  for (const array of [bytes, starts, slots]) assert.ok(array.buffer instanceof SharedArrayBuffer);
+  const copy = BpeRankTable.fromParts(table.parts);
+  assert.equal(copy.parts.bytes, bytes);
+  const word = utf8(" tokenizer");
+  for (let end = 2; end <= word.length; end++) {
+    assert.equal(copy.rank(word, 0, end), table.rank(word, 0, end), String(end));
+  }
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
 import { Cl100kCounter } from "../../../lib/usage/cl100k_counter.ts";
+import { cl100kRankTable } from "../../../lib/usage/cl100k_rank_table.ts";
 
 /** Deterministic pseudo-random text (no timing, no flakiness). */
 function randomText(length: number, alphabet: string, seed = 7): string {
@@ -18,7 +19,7 @@ const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const BASE64 = LETTERS + "0123456789+/";
 
 Deno.test("Cl100kCounter counts ordinary text exactly as js-tiktoken does", () => {
-  const counter = new Cl100kCounter();
+  const counter = new Cl100kCounter(cl100kRankTable());
   const reference = new Tiktoken(cl100k);
   const samples = [
     "hello world",
@@ -34,7 +35,7 @@ Deno.test("Cl100kCounter counts ordinary text exactly as js-tiktoken does", () =
 });
 
 Deno.test("Cl100kCounter finishes the inputs that overflowed the stack or took minutes", () => {
-  const counter = new Cl100kCounter();
+  const counter = new Cl100kCounter(cl100kRankTable());
   // A run of 6 M letters was a RangeError (stack overflow in the pre-tokenizer regex) and a 500.
   const run = counter.count("a".repeat(6_000_000));
   assert.ok(run > 100_000, String(run));
@@ -48,7 +49,7 @@ Deno.test("Cl100kCounter finishes the inputs that overflowed the stack or took m
 });
 
 Deno.test("Cl100kCounter estimates base64 blobs from the text alone, the same on every call", () => {
-  const counter = new Cl100kCounter();
+  const counter = new Cl100kCounter(cl100kRankTable());
   const blob = randomText(8_000_000, BASE64);
   const n = counter.count(blob);
   assert.equal(n, Math.ceil(8_000_000 / 1.4));
@@ -159,7 +160,7 @@ function withinBound(text: string): string {
 }
 
 Deno.test("Cl100kCounter's compact rank table counts a varied corpus exactly as js-tiktoken does", () => {
-  const counter = new Cl100kCounter();
+  const counter = new Cl100kCounter(cl100kRankTable());
   const reference = new Tiktoken(cl100k);
   const texts = [
     variedCorpus(20_000, 3),

@@ -79,7 +79,8 @@ Deno.test("countRequestAsync counts large texts off the event loop and agrees wi
 Deno.test("the token count worker's queue is bounded: a full queue is a 529, not a different count", async () => {
   const { TokenCountWorker } = await import("../../../lib/usage/token_count_worker.ts");
   const { ApiError } = await import("../../../lib/errors.ts");
-  const worker = new TokenCountWorker({ maxJobs: 1 });
+  const { cl100kRankTable } = await import("../../../lib/usage/cl100k_rank_table.ts");
+  const worker = new TokenCountWorker(cl100kRankTable(), { maxJobs: 1 });
   try {
     const first = worker.count([randomLetters(200_000)]);
     await assert.rejects(
@@ -96,7 +97,8 @@ Deno.test("the token count worker's queue is bounded: a full queue is a 529, not
 
 Deno.test("the token count worker stops after idleMs without a job and starts again on the next one", async () => {
   const { TokenCountWorker } = await import("../../../lib/usage/token_count_worker.ts");
-  const worker = new TokenCountWorker({ idleMs: 20 });
+  const { cl100kRankTable } = await import("../../../lib/usage/cl100k_rank_table.ts");
+  const worker = new TokenCountWorker(cl100kRankTable(), { idleMs: 20 });
   try {
     assert.equal(worker.running, false);
     assert.deepEqual(await worker.count(["hello world"]), [2]);
