@@ -4,14 +4,13 @@
  *
  * The worker is started on first use and reused while there is work; jobs run one after another in the
  * order sent. Once it has had nothing to do for `idleMs` it is terminated, and started again on the next
- * use: it is a second V8 isolate with its own rank table and the garbage of the last megabytes it counted,
- * tens of MiB that a server idle between large requests should not keep. The queue is
- * bounded in jobs and in characters: past either bound a request gets a 529 `overloaded_error` rather than
+ * use: it is a second V8 isolate holding the garbage of the last megabytes it counted, tens of MiB that a
+ * server idle between large requests should not keep. The queue is bounded in jobs and in characters: past either bound a request gets a 529 `overloaded_error` rather than
  * waiting behind minutes of counting, and never a different count. A worker that dies fails the jobs it
  * held and is replaced on the next use. Texts travel as UTF-8 (lone surrogates become U+FFFD, which the
  * counter does to them anyway, so the count is the one the event loop would get). The worker counts with the
- * caller's rank table, posted to it as shared memory when it starts: it neither loads nor builds one, so it
- * starts in a few milliseconds and adds no second copy of the table.
+ * caller's rank table, posted to it as shared memory when it starts: it neither loads nor builds one, so
+ * starting it costs only the isolate and its modules, and there is no second copy of the table.
  */
 import { ApiError } from "../errors.ts";
 import type { BpeRankTable } from "./bpe_rank_table.ts";
