@@ -50,7 +50,7 @@ export class TokenCountWorker {
     this.#ranks = ranks;
     this.#maxJobs = options.maxJobs ?? 64;
     this.#maxQueuedChars = options.maxQueuedChars ?? 256 * 1024 * 1024;
-    // Long enough that a client's burst of large requests reuses one worker (starting one costs tens of milliseconds).
+    // Long enough that a client's burst of large requests reuses one worker (each start costs ~0.1 s).
     this.#idleMs = options.idleMs ?? 30_000;
   }
 
