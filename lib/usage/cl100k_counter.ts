@@ -6,15 +6,16 @@
  * million letters (a 500), and its tables take ~120 MB. Here the same pre-tokenizer has every repetition
  * bounded (`{1,16}` instead of `+`), so a long run of letters, punctuation or spaces becomes pieces of at most
  * 16 characters: each regex step and each merge is bounded, the whole count linear. Ordinary text, whose
- * pieces are shorter than that, counts exactly as with `js-tiktoken`. Ranks are kept as one map from the
- * token's bytes (a binary string) to its rank, a fraction of `js-tiktoken`'s memory.
+ * pieces are shorter than that, counts exactly as with `js-tiktoken`. Ranks are kept in a `BpeRankTable`
+ * (flat typed arrays, ~2 MiB, built once by `cl100kRankTable` and shared with the token count worker), and a
+ * piece is merged in place in its UTF-8 bytes, without building strings.
  *
  * Two inputs are estimated instead of tokenized, decided from the text alone so that every caller (event
  * loop or worker, `count_tokens` or `/v1/messages`) gets the same number: long base64-like blobs (a fixed
  * characters-per-token rate measured on random base64) and texts beyond `EXACT_LIMIT` characters (the exact
  * count of the first `EXACT_LIMIT` characters, scaled to the whole length).
  */
-import cl100k from "js-tiktoken/ranks/cl100k_base";
+import type { BpeRankTable } from "./bpe_rank_table.ts";
 
 /** `cl100k_base`'s pre-tokenizer with every unbounded repetition capped at 16 characters. */
 const PIECE = new RegExp(
@@ -40,18 +41,18 @@ export const EXACT_LIMIT = 4 * 1024 * 1024;
 const PIECE_CACHE_LIMIT = 65_536;
 
 export class Cl100kCounter {
-  #ranks = new Map<string, number>();
+  #ranks: BpeRankTable;
   #pieces = new Map<string, number>();
   #encoder = new TextEncoder();
+  /** The current piece's UTF-8 bytes (reused; grown for a longer piece). */
+  #bytes = new Uint8Array(256);
+  /** Merge state, reused: part boundaries and the rank of each pair of adjacent parts. */
+  #starts = new Int32Array(257);
+  #pairRanks = new Int32Array(256);
 
-  constructor() {
-    // Each line is "<ignored> <first rank> <base64 token> <base64 token> ...", ranks consecutive.
-    for (const line of cl100k.bpe_ranks.split("\n")) {
-      if (!line) continue;
-      const fields = line.split(" ");
-      const offset = Number.parseInt(fields[1]!, 10);
-      for (let i = 2; i < fields.length; i++) this.#ranks.set(atob(fields[i]!), offset + i - 2);
-    }
+  /** `ranks`: `cl100kRankTable()`, or its `parts` as a worker received them; shared, never written. */
+  constructor(ranks: BpeRankTable) {
+    this.#ranks = ranks;
   }
 
   /** Tokens in a text (an estimate for long base64-like or very long texts, see above). */
@@ -77,44 +78,77 @@ export class Cl100kCounter {
   #piece(piece: string): number {
     const known = this.#pieces.get(piece);
     if (known !== undefined) return known;
-    const tokens = this.#merge(this.#bytes(piece));
+    const tokens = this.#merge(this.#encode(piece));
     if (this.#pieces.size >= PIECE_CACHE_LIMIT) this.#pieces.clear();
     this.#pieces.set(piece, tokens);
     return tokens;
   }
 
-  /** The UTF-8 bytes of a piece as a binary string (lone surrogates become U+FFFD, as in `js-tiktoken`). */
-  #bytes(piece: string): string {
-    let ascii = true;
+  /**
+   * Writes a piece's UTF-8 bytes into `#bytes` and returns their length (lone surrogates become U+FFFD, as
+   * in `js-tiktoken`).
+   */
+  #encode(piece: string): number {
+    // At most three bytes per UTF-16 unit.
+    if (this.#bytes.length < piece.length * 3) this.#grow(piece.length * 3);
+    const bytes = this.#bytes;
     for (let i = 0; i < piece.length; i++) {
-      if (piece.charCodeAt(i) > 0x7f) {
-        ascii = false;
-        break;
-      }
+      const c = piece.charCodeAt(i);
+      if (c > 0x7f) return this.#encoder.encodeInto(piece, bytes).written;
+      bytes[i] = c;
     }
-    if (ascii) return piece;
-    return String.fromCharCode(...this.#encoder.encode(piece));
+    return piece.length;
   }
 
-  /** Byte-pair merge: repeatedly join the adjacent pair with the lowest rank; the parts left are tokens. */
-  #merge(bytes: string): number {
-    if (this.#ranks.has(bytes)) return 1;
-    const starts: number[] = [];
-    for (let i = 0; i <= bytes.length; i++) starts.push(i);
-    while (starts.length > 2) {
+  #grow(length: number): void {
+    this.#bytes = new Uint8Array(length);
+    this.#starts = new Int32Array(length + 1);
+    this.#pairRanks = new Int32Array(length);
+  }
+
+  /**
+   * Byte-pair merge of `#bytes[0..length)`: repeatedly join the adjacent pair with the lowest rank (the
+   * leftmost on a tie); the parts left are the tokens. Only the two pairs touching a merge are looked up
+   * again, so a piece of n bytes takes O(n) lookups.
+   */
+  #merge(length: number): number {
+    const ranks = this.#ranks;
+    const bytes = this.#bytes;
+    if (ranks.rank(bytes, 0, length) >= 0) return 1;
+    const starts = this.#starts;
+    const pairRanks = this.#pairRanks;
+    const NONE = 0x7fffffff;
+    for (let i = 0; i <= length; i++) starts[i] = i;
+    for (let i = 0; i + 1 < length; i++) {
+      const rank = ranks.rank(bytes, i, i + 2);
+      pairRanks[i] = rank < 0 ? NONE : rank;
+    }
+    // `parts` parts, bounded by `starts[0..parts]`; `pairRanks[i]` joins parts i and i + 1.
+    let parts = length;
+    while (parts > 1) {
       let best = -1;
-      let bestRank = Infinity;
-      for (let i = 0; i + 2 < starts.length; i++) {
-        const rank = this.#ranks.get(bytes.slice(starts[i]!, starts[i + 2]!));
-        if (rank !== undefined && rank < bestRank) {
-          bestRank = rank;
+      let bestRank = NONE;
+      for (let i = 0; i + 1 < parts; i++) {
+        if (pairRanks[i]! < bestRank) {
+          bestRank = pairRanks[i]!;
           best = i;
         }
       }
       if (best < 0) break;
-      starts.splice(best + 1, 1);
+      // Part best + 1 joins part best: drop its start and its pair.
+      starts.copyWithin(best + 1, best + 2, parts + 1);
+      pairRanks.copyWithin(best, best + 1, parts - 1);
+      parts--;
+      if (best > 0) pairRanks[best - 1] = this.#pairRank(best - 1);
+      if (best + 1 < parts) pairRanks[best] = this.#pairRank(best);
     }
-    return starts.length - 1;
+    return parts;
+  }
+
+  /** The rank of parts `i` and `i + 1` joined, or `0x7fffffff` when they are not a token. */
+  #pairRank(i: number): number {
+    const rank = this.#ranks.rank(this.#bytes, this.#starts[i]!, this.#starts[i + 2]!);
+    return rank < 0 ? 0x7fffffff : rank;
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import type { ClaudeRequest, ContentBlock } from "../claude/request_schema.ts";
 import { Cl100kCounter } from "./cl100k_counter.ts";
+import { cl100kRankTable } from "./cl100k_rank_table.ts";
 import { TokenCountWorker, type TokenCountWorkerOptions } from "./token_count_worker.ts";
 
 /** Rough cost of an image: Anthropic bills about (width*height)/750 tokens; without decoding, use size. */
@@ -45,7 +46,7 @@ export interface TokenEstimatorOptions {
 }
 
 export class TokenEstimator {
-  #counter = new Cl100kCounter();
+  #counter: Cl100kCounter;
   #worker: TokenCountWorker;
   #memo = new Map<string, number>();
   #memoLimit: number;
@@ -59,7 +60,10 @@ export class TokenEstimator {
     // The memo holds the texts themselves as keys: bound their total size, not only their number, or a few
     // thousand large tool results would stay in memory.
     this.#memoCharLimit = options.memoChars ?? 8 * 1024 * 1024;
-    this.#worker = new TokenCountWorker(options.worker);
+    // One rank table for the event loop and the worker (it is shared memory, see `TokenCountWorker`).
+    const ranks = cl100kRankTable();
+    this.#counter = new Cl100kCounter(ranks);
+    this.#worker = new TokenCountWorker(ranks, options.worker);
   }
 
   /** Texts remembered and their total length (for tests and stats). */

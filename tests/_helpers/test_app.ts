@@ -20,7 +20,9 @@ import { fileURLToPath } from "node:url";
 /** One estimator per test process: loading the tokenizer takes a few hundred ms. */
 let sharedEstimator: TokenEstimator | undefined;
 export function estimator(): TokenEstimator {
-  sharedEstimator ??= new TokenEstimator();
+  // Shared by the whole test process and never closed: its worker must not arm an idle timer, which the
+  // sanitizers would blame on whichever test happened to count last.
+  sharedEstimator ??= new TokenEstimator({ worker: { idleMs: Infinity } });
   return sharedEstimator;
 }
 

@@ -79,7 +79,8 @@ Deno.test("countRequestAsync counts large texts off the event loop and agrees wi
 Deno.test("the token count worker's queue is bounded: a full queue is a 529, not a different count", async () => {
   const { TokenCountWorker } = await import("../../../lib/usage/token_count_worker.ts");
   const { ApiError } = await import("../../../lib/errors.ts");
-  const worker = new TokenCountWorker({ maxJobs: 1 });
+  const { cl100kRankTable } = await import("../../../lib/usage/cl100k_rank_table.ts");
+  const worker = new TokenCountWorker(cl100kRankTable(), { maxJobs: 1 });
   try {
     const first = worker.count([randomLetters(200_000)]);
     await assert.rejects(
@@ -92,4 +93,23 @@ Deno.test("the token count worker's queue is bounded: a full queue is a 529, not
   } finally {
     worker.close();
   }
+});
+
+Deno.test("the token count worker stops after idleMs without a job and starts again on the next one", async () => {
+  const { TokenCountWorker } = await import("../../../lib/usage/token_count_worker.ts");
+  const { cl100kRankTable } = await import("../../../lib/usage/cl100k_rank_table.ts");
+  const worker = new TokenCountWorker(cl100kRankTable(), { idleMs: 20 });
+  try {
+    assert.equal(worker.running, false);
+    assert.deepEqual(await worker.count(["hello world"]), [2]);
+    // Bounded wait for the idle stop (at most 10 s of 10 ms polls).
+    for (let i = 0; i < 1000 && worker.running; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(worker.running, false);
+    const text = randomLetters(50_000);
+    assert.deepEqual(await worker.count([text, "hello world"]), [estimator().count(text), 2]);
+    assert.equal(worker.running, true);
+  } finally {
+    worker.close();
+  }
+  assert.equal(worker.running, false);
 });
