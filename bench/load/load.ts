@@ -24,8 +24,10 @@ const only = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".len
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const API_KEY = "load-harness-key-0123456789";
+/** How long the idle RSS is read after warm-up: past the token count worker's 30 s idle stop. */
+const IDLE_SETTLE_MS = 32_000;
 /** Phases start only while they fit; a failing slow phase may overrun by its time-out (2 × 30 s at most). */
-const RUN_BUDGET_MS = quick ? 70_000 : 240_000;
+const RUN_BUDGET_MS = (quick ? 70_000 : 240_000) + IDLE_SETTLE_MS;
 /** A slow stream lasts 10 s; one not done in three times that is a failure, and the phase stays bounded. */
 const SLOW_TIMEOUT_MS = 30_000;
 const ROUNDS = quick ? 1 : 3;
@@ -371,11 +373,14 @@ try {
     await runClients({ url: t.url, kind: "big", raw: t.raw, concurrency: 1, total: 2, timeoutMs: 30_000 });
   }
   await sleep(2_000);
+  const settling = `floor ${rssMiB(floor.pid).toFixed(0)} MiB, server ${rssMiB(server.pid).toFixed(0)} MiB`;
+  // Idle means idle: past the token count worker's own idle stop (30 s), which a 2 MB request starts.
+  await sleep(IDLE_SETTLE_MS - 2_000);
   for (const t of targets) record(t, "idleRss", rssMiB(t.pid));
   print(
-    `idle RSS after start and warm-up: floor ${rssMiB(floor.pid).toFixed(0)} MiB, server ${
-      rssMiB(server.pid).toFixed(0)
-    } MiB`,
+    `idle RSS after start and warm-up: 2 s after it ${settling}; ${IDLE_SETTLE_MS / 1000} s after it floor ${
+      rssMiB(floor.pid).toFixed(0)
+    } MiB, server ${rssMiB(server.pid).toFixed(0)} MiB`,
   );
 
   if (profileDir) await profile(profileDir);
