@@ -125,7 +125,9 @@ export class Metrics {
     });
     this.#keyRejections = new Counter({
       name: "amq2api_client_key_rejections_total",
-      help: "Requests refused by a client key limit, by reason",
+      help: "Requests refused for their client key, by reason: missing, invalid, disabled, expired, " +
+        "loopback_only, model_not_allowed, channel_not_allowed, max_concurrency (queue timeout), " +
+        "requests_per_minute, tokens_per_day, tokens_per_month, cost_per_day, cost_per_month",
       labelNames: ["reason"],
       registers,
     });
@@ -312,7 +314,7 @@ export class Metrics {
     this.#cache.inc({ result: hit ? "hit" : "miss" });
   }
 
-  /** A request refused by a client key limit (`reason` from a fixed set, e.g. `rpm`, `tokens`, `budget`). */
+  /** A request refused for its client key (`reason` from the fixed set in the metric's help). */
   keyRejected(reason: string): void {
     this.#keyRejections.inc({ reason });
   }
