@@ -61,7 +61,7 @@ async function twoInstances(databaseUrl: string): Promise<void> {
   });
   try {
     const x1 = await addCustom(a, fake, "x1");
-    const x2 = await addCustom(a, fake, "x2");
+    await addCustom(a, fake, "x2"); // keeps gpt-x served while x1 is suspended
     const y = await addCustom(a, fake, "y", {
       other: { api_base: `${fake.url}/v1`, format: "openai", model: "gpt-y" },
     });
