@@ -27,8 +27,8 @@ function appWithLimits(fake: Fake): TestApp {
   const env = { DATABASE_URL: "sqlite::memory:", ...amazonQEnv(fake) };
   const config = {
     ...parseConfig((name) => (env as Record<string, string>)[name]),
-    upstreamTimeoutMs: 300,
-    upstreamIdleTimeoutMs: 300,
+    upstreamTimeoutMs: 1_000,
+    upstreamIdleTimeoutMs: 1_000,
     upstreamTotalTimeoutMs: 10_000,
   };
   return makeTestApp({
@@ -97,7 +97,7 @@ Deno.test("an Amazon Q account that withholds its headers fails over to the next
       assert.equal(await answerText(await ask(t, `q${i}`, { model: "claude-sonnet-4-5" })), "ok:at-good");
     }
     assert.ok(fake.count("at-slow") > 0, "the slow account was tried");
-    assert.match((await lastError(t, "slow")) ?? "", /no response headers within 0\.3 s/);
+    assert.match((await lastError(t, "slow")) ?? "", /no response headers within 1 s/);
   } finally {
     await t.close();
     await fake.close();
@@ -132,7 +132,7 @@ Deno.test("an Amazon Q account alone that withholds its headers gives 502 api_er
     assert.equal(response.status, 502);
     const body = await response.json();
     assert.equal(body.error.type, "api_error");
-    assert.match(body.error.message, /upstream sent no response headers within 0\.3 s/);
+    assert.match(body.error.message, /upstream sent no response headers within 1 s/);
   } finally {
     await t.close();
     await fake.close();
@@ -171,7 +171,7 @@ Deno.test("an Amazon Q stream that stalls after the first byte ends with one err
     assert.ok(events.includes("content_block_delta"), text);
     assert.equal(events.filter((e) => e === "error").length, 1, text);
     assert.ok(!events.includes("message_stop"), "a stalled stream never looks complete");
-    assert.match(text, /upstream stalled: no data for 0\.3 s/);
+    assert.match(text, /upstream stalled: no data for 1 s/);
     await settle();
     assert.match((await lastError(t, "a")) ?? "", /upstream stalled/);
   } finally {
