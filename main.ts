@@ -4,7 +4,8 @@
  * The only module that reads `Deno.env`, calls `Deno.serve`, `Deno.cron` or `Deno.exit`, and installs
  * signal handlers. A bad configuration value stops the start with one line naming the variable, before
  * anything listens. SIGTERM/SIGINT stop accepting connections, let in-flight streams finish for up to
- * `SHUTDOWN_DRAIN_SECONDS`, then abort the rest and close the store.
+ * `SHUTDOWN_DRAIN_SECONDS`, then abort the rest, give queued alerts a few seconds to be delivered and
+ * close the store.
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -27,6 +28,8 @@ import { TokenEstimator } from "./lib/usage/token_estimator.ts";
 import { runUsageMaintenance } from "./lib/usage/usage_maintenance_job.ts";
 
 const startedAt = performance.now();
+/** Longest wait at shutdown for queued alerts to be delivered. */
+const ALERT_DRAIN_MS = 5_000;
 const env = new Map(CONFIG_VARIABLES.map((name) => [name, Deno.env.get(name)]));
 
 let config: Config;
@@ -212,6 +215,10 @@ globalThis.addEventListener("error", (event) => {
 
 // Tokens that expired while the server was down are refreshed right away, off the start-up path.
 if (config.autoRefresh) refresh();
+// Conditions that arose while the server was down are alerted now rather than at the next minute.
+if (config.alertWebhookUrls.length > 0) {
+  deps.alerts.evaluate().catch((error) => log.error("alert evaluation failed", { error }));
+}
 
 let stopping = false;
 const stop = async (signal: string) => {
@@ -222,8 +229,13 @@ const stop = async (signal: string) => {
   const deadline = new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
   await Promise.race([drained, deadline]);
   shutdown.abort(new Error("server shutting down"));
+  // Alerts already queued (a retry waiting included) get a few seconds to reach the webhooks, alongside
+  // the last streams.
+  const alertsSent = deps.alerts.drain(ALERT_DRAIN_MS);
   await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
   server.abortAll();
+  const undelivered = await alertsSent;
+  if (undelivered > 0) log.warn("alerts not delivered before shutdown", { count: undelivered });
   deps.closeBackends?.();
   await store.close();
   log.info("stopped");

@@ -145,6 +145,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
     log,
     simulate: config.cacheSimulation,
     syncMs: Math.max(config.cacheStalenessMs, 5_000),
+    onCacheLookup: (hit) => metrics.cacheLookup(hit),
   });
   const gateway = new MessageGateway({
     store,
@@ -171,6 +172,7 @@ export function buildDeps(input: BuildDepsInput): Deps {
       return cost.priced ? cost.usd : null;
     }),
     log,
+    onRefused: (reason) => metrics.keyRejected(reason),
   });
   const deps: Deps = {
     config,

@@ -192,6 +192,7 @@ export class MessageGateway {
       const model = req.request.model.length > 100
         ? `${req.request.model.slice(0, 100)}…`
         : req.request.model;
+      d.metrics?.keyRejected("channel_not_allowed");
       throw new ApiError(
         "permission_error",
         `model "${model}" is not served by a channel this client key may use`,

@@ -112,6 +112,7 @@ export class RequestAuth {
       const loopback = this.isLocalClient(c);
       const result = await this.#deps.clientKeys.check(presented, loopback);
       if (!result.ok) {
+        this.#deps.metrics.keyRejected(result.reason);
         if (result.reason === "loopback_only") {
           throw new ApiError(
             "permission_error",

@@ -22,9 +22,12 @@ interface KeyState {
 export class KeyConcurrency {
   #keys = new Map<string, KeyState>();
   #timeoutMs: number;
+  #onTimeout: (() => void) | undefined;
 
-  constructor(options: { timeoutMs: number }) {
+  /** `onTimeout` is told of every waiter refused for waiting too long (the rejection metric). */
+  constructor(options: { timeoutMs: number; onTimeout?: () => void }) {
     this.#timeoutMs = options.timeoutMs;
+    this.#onTimeout = options.onTimeout;
   }
 
   /** Requests of the key running now on this instance. */
@@ -77,6 +80,7 @@ export class KeyConcurrency {
       // Declared after the closures above that clear it; they only run once it is set.
       const timer = setTimeout(() => {
         leave();
+        this.#onTimeout?.();
         reject(
           new ApiError(
             "rate_limit_error",

@@ -17,7 +17,7 @@
  */
 import type { ClientKeyAuth } from "../admin/client_key_auth.ts";
 import type { Principal } from "../app_env.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, type ClaudeErrorType } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type {
   ClientKeyRecord,
@@ -47,7 +47,22 @@ export interface KeyLimitsOptions {
   queueTimeoutMs: number;
   price: PriceFunction;
   log?: Logger;
+  /** Told of every refusal with its reason (a fixed set): the server's metrics. */
+  onRefused?: (reason: KeyRefusalReason) => void;
 }
+
+/** Why a key's request was refused here (the label of the rejection metric). */
+export type KeyRefusalReason =
+  | "invalid"
+  | "disabled"
+  | "expired"
+  | "model_not_allowed"
+  | "max_concurrency"
+  | "requests_per_minute"
+  | "tokens_per_day"
+  | "tokens_per_month"
+  | "cost_per_day"
+  | "cost_per_month";
 
 export interface AdmitRequest {
   model: string;
@@ -83,7 +98,10 @@ export class KeyLimits {
 
   constructor(options: KeyLimitsOptions) {
     this.#o = options;
-    this.#concurrency = new KeyConcurrency({ timeoutMs: options.queueTimeoutMs });
+    this.#concurrency = new KeyConcurrency({
+      timeoutMs: options.queueTimeoutMs,
+      onTimeout: () => this.#o.onRefused?.("max_concurrency"),
+    });
   }
 
   /** The price function settlements use (the accounting's table). */
@@ -98,12 +116,20 @@ export class KeyLimits {
     }
     const record = await this.#o.keys.record(principal.id);
     // Deleted (or changed) since authentication, seen within the cache's bound.
-    if (!record) throw new ApiError("authentication_error", "invalid client key");
-    if (!record.enabled) throw new ApiError("authentication_error", "this client key is disabled");
+    if (!record) throw this.#refused("invalid", "authentication_error", "invalid client key");
+    if (!record.enabled) {
+      throw this.#refused("disabled", "authentication_error", "this client key is disabled");
+    }
     if (record.expires_at !== null && this.#o.now() >= record.expires_at) {
-      throw new ApiError("authentication_error", "this client key has expired");
+      throw this.#refused("expired", "authentication_error", "this client key has expired");
     }
     return record;
+  }
+
+  /** Reports a refusal and builds the error to throw. */
+  #refused(reason: KeyRefusalReason, type: ClaudeErrorType, message: string): ApiError {
+    this.#o.onRefused?.(reason);
+    return new ApiError(type, message);
   }
 
   /** Applies the key's rules to a request about to be served; throws the refusal. */
@@ -115,7 +141,8 @@ export class KeyLimits {
     const record = await this.#record(principal);
     if (!record) return KeyAdmission.unlimited(this.#o.price);
     if (!modelAllowed(record.allowed_models, request.model)) {
-      throw new ApiError(
+      throw this.#refused(
+        "model_not_allowed",
         "permission_error",
         `this client key may not use model "${truncate(request.model)}"`,
       );
@@ -234,6 +261,13 @@ export class KeyLimits {
   ): KeyLimitError {
     const window = windows[refused.kind];
     const retryAfterSeconds = Math.max(1, Math.ceil((window.end - now) / 1000));
+    this.#o.onRefused?.(
+      refused.counter === "requests"
+        ? "requests_per_minute"
+        : `${refused.counter === "tokens" ? "tokens" : "cost"}_per_${
+          refused.kind === "day" ? "day" : "month"
+        }`,
+    );
     const held = counts.find((c) => c.kind === refused.kind);
     const charge = charges.find((c) => c.kind === refused.kind);
     let message: string;

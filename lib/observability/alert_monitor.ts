@@ -8,9 +8,12 @@
  * with those it alerted for: a new one alerts once, one that cleared sends a "resolved" message once.
  *
  * Several instances see the same pool, so each condition is claimed with a lease in the store: only the
- * instance that takes `alert:<condition>` alerts, renews the lease while the condition holds and releases it
- * when the condition clears. If that instance stops, its lease expires and another one takes over (and
- * alerts again, once). Sending is the `AlertSender`'s queue, never the caller's time.
+ * instance that takes `alert:<condition>` alerts, and it renews the lease while the condition holds. When the
+ * condition clears, that instance sends "resolved" but keeps the lease until it expires by itself: another
+ * instance whose cached view of the accounts is a little older still sees the condition, and must not take
+ * the lease and alert again for it. A condition that really comes back within the lease is seen by the
+ * holder too, which alerts again. If the holder stops, its lease expires and another instance takes over
+ * (and alerts again, once). Sending is the `AlertSender`'s queue, never the caller's time.
  */
 import type { AccountPool } from "../accounts/account_pool.ts";
 import type { Logger } from "../log.ts";
@@ -58,6 +61,11 @@ export class AlertMonitor {
     }
   }
 
+  /** Waits up to `timeoutMs` for the alerts already queued to be sent (shutdown); returns how many were not. */
+  drain(timeoutMs: number): Promise<number> {
+    return this.#d.sender.drain(timeoutMs);
+  }
+
   /** Checks every condition once; overlapping calls share one run. */
   evaluate(): Promise<void> {
     if (!this.#d.sender.enabled) return Promise.resolve();
@@ -79,8 +87,8 @@ export class AlertMonitor {
     }
     for (const [key, condition] of this.#firing) {
       if (active.has(key)) continue;
+      // The lease stays taken until it expires (see above): a staler instance cannot claim it meanwhile.
       this.#firing.delete(key);
-      await d.store.leases.release(leaseName(key), d.holder);
       this.#emit(condition, "resolved");
     }
   }

@@ -46,6 +46,8 @@ export class AlertSender {
   #o: AlertSenderOptions;
   #queue: AlertPayload[] = [];
   #draining: Promise<void> | null = null;
+  /** An alert has left the queue and is being posted (or waits to be retried). */
+  #posting = false;
 
   constructor(options: AlertSenderOptions) {
     this.#o = options;
@@ -69,14 +71,29 @@ export class AlertSender {
     });
   }
 
-  /** Resolves when the queue is empty (tests, shutdown). */
+  /** Resolves when the queue is empty (tests). */
   async idle(): Promise<void> {
     while (this.#draining) await this.#draining;
   }
 
+  /**
+   * Waits for the queued alerts (retries included) for at most `timeoutMs`, for a graceful shutdown; returns
+   * how many were still undelivered then (the one being posted counts).
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (!this.#draining) return 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<true>((resolve) => timer = setTimeout(() => resolve(true), timeoutMs));
+    const timedOut = await Promise.race([this.idle().then(() => false), late]);
+    clearTimeout(timer);
+    return timedOut ? this.#queue.length + (this.#posting ? 1 : 0) : 0;
+  }
+
   async #drain(): Promise<void> {
     for (let alert = this.#queue.shift(); alert; alert = this.#queue.shift()) {
+      this.#posting = true;
       for (const url of this.#o.urls) await this.#deliver(url, alert);
+      this.#posting = false;
     }
   }
 

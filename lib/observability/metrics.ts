@@ -1,9 +1,11 @@
 /**
  * `Metrics`: the server's Prometheus registry and the one object every seam reports to.
  *
- * Built once by `buildDeps` (tests build their own), so nothing here is module state. The hot path only
- * increments counters and observes histograms (a few map lookups per request); everything that needs the
- * store or the account table (account states, which model names count as configured) is computed when
+ * Built once by `buildDeps` (tests build their own), so nothing here is module state. The request path only
+ * adds to plain numbers found through nested maps (`LabelChildren`: no label object or key string is built
+ * per request; prom-client gets the numbers when `/metrics` is scraped) and observes two histograms per
+ * stream; nothing is updated per stream event. Everything that needs
+ * the store or the account table (account states, which model names count as configured) is computed when
  * `/metrics` is scraped, from the pool's cached accounts and the routing settings.
  *
  * Labels come from bounded sets so a client cannot grow the registry: the route is the matched route
@@ -17,6 +19,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Usage } from "../claude/events.ts";
 import type { Account } from "../store/types.ts";
+import { LabelChildren } from "./label_children.ts";
 import type { Tracing, UpstreamSpanContext } from "./tracing.ts";
 
 export interface MetricsOptions {
@@ -40,6 +43,9 @@ const MAX_PENDING_CHANNELS = 10_000;
 
 const TOKEN_KINDS = ["input", "output", "cache_creation", "cache_read"] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
+/** Slot of each token kind in a model's counts; the cost follows them. */
+const KIND_SLOT: Record<TokenKind, number> = { input: 0, output: 1, cache_creation: 2, cache_read: 3 };
+const COST_SLOT = 4;
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
 
@@ -52,21 +58,19 @@ export class Metrics {
   readonly registry = new Registry();
   #options: MetricsOptions;
   #now: () => number;
-  #requests: Counter<"route" | "method" | "status" | "channel">;
-  #upstream: Counter<"channel" | "account" | "outcome">;
-  #hops: Counter<"channel" | "reason">;
-  #ttfb: Histogram<"channel">;
-  #duration: Histogram<"channel">;
+  #requests: LabelChildren<Count>;
+  #upstream: LabelChildren<Count>;
+  #hops: LabelChildren<Count>;
+  #ttfb: LabelChildren<Histogram.Internal<"channel">>;
+  #duration: LabelChildren<Histogram.Internal<"channel">>;
   #inFlight: Gauge;
   #refreshes: Counter<"channel" | "outcome">;
-  #cache: Counter<"result">;
-  #keyRejections: Counter<"reason">;
+  #cache: LabelChildren<Count>;
+  #keyRejections: LabelChildren<Count>;
   #probes: Counter<"outcome">;
   #alerts: Counter<"outcome">;
-  /** `model \u0000 channel \u0000 kind` -> tokens; folded into labels at scrape. */
-  #tokenCounts = new Map<string, number>();
-  #costCounts = new Map<string, number>();
-  #rawModels = new Set<string>();
+  /** Raw model -> channel -> tokens by kind (`KIND_SLOT`) and cost; folded into labels at scrape. */
+  #counts = new Map<string, Map<string, Float64Array>>();
   /** requestId -> channel, from the gateway's commit to the response's request metric. */
   #channels = new Map<string, string>();
 
@@ -74,38 +78,37 @@ export class Metrics {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     const registers = [this.registry];
-    this.#requests = new Counter({
+    this.#requests = countedBy(registers, {
       name: "amq2api_http_requests_total",
       help: "HTTP requests by matched route pattern, method, status and serving channel (none before one)",
       labelNames: ["route", "method", "status", "channel"],
-      registers,
     });
-    this.#upstream = new Counter({
+    this.#upstream = countedBy(registers, {
       name: "amq2api_upstream_calls_total",
       help: "Upstream calls by channel, account and outcome (success or failure class)",
       labelNames: ["channel", "account", "outcome"],
-      registers,
     });
-    this.#hops = new Counter({
+    this.#hops = countedBy(registers, {
       name: "amq2api_failover_hops_total",
       help: "Failed attempts a request moved on from, by the channel that failed and the failure class",
       labelNames: ["channel", "reason"],
-      registers,
     });
-    this.#ttfb = new Histogram({
+    const ttfb = new Histogram({
       name: "amq2api_upstream_first_byte_seconds",
       help: "Time from the request reaching the gateway to the committed stream's first event, by channel",
       labelNames: ["channel"],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#duration = new Histogram({
+    this.#ttfb = new LabelChildren(["channel"], (labels) => ttfb.labels(labels));
+    const duration = new Histogram({
       name: "amq2api_upstream_duration_seconds",
       help: "Time from the request reaching the gateway to the end of its stream, by channel",
       labelNames: ["channel"],
       buckets: LATENCY_BUCKETS,
       registers,
     });
+    this.#duration = new LabelChildren(["channel"], (labels) => duration.labels(labels));
     this.#inFlight = new Gauge({
       name: "amq2api_streams_in_flight",
       help: "Committed response streams not yet finished",
@@ -117,17 +120,17 @@ export class Metrics {
       labelNames: ["channel", "outcome"],
       registers,
     });
-    this.#cache = new Counter({
+    this.#cache = countedBy(registers, {
       name: "amq2api_cache_lookups_total",
       help: "Prompt cache simulation lookups by result (hit, miss)",
       labelNames: ["result"],
-      registers,
     });
-    this.#keyRejections = new Counter({
+    this.#keyRejections = countedBy(registers, {
       name: "amq2api_client_key_rejections_total",
-      help: "Requests refused by a client key limit, by reason",
+      help: "Requests refused for their client key, by reason: missing, invalid, disabled, expired, " +
+        "loopback_only, model_not_allowed, channel_not_allowed, max_concurrency (queue timeout), " +
+        "requests_per_minute, tokens_per_day, tokens_per_month, cost_per_day, cost_per_month",
       labelNames: ["reason"],
-      registers,
     });
     this.#probes = new Counter({
       name: "amq2api_account_probes_total",
@@ -144,8 +147,7 @@ export class Metrics {
     });
     // `collect` runs with the metric as `this`; these reach the counts and providers of this object.
     const fold = () => this.#modelFolder();
-    const tokenCounts = this.#tokenCounts;
-    const costCounts = this.#costCounts;
+    const counts = this.#counts;
     const accountList = async () => await this.#options.accounts?.() ?? [];
     const now = () => this.#now();
     new Counter({
@@ -156,9 +158,13 @@ export class Metrics {
       async collect() {
         this.reset();
         const folder = await fold();
-        for (const [key, n] of tokenCounts) {
-          const [model = "", channel = "", kind = ""] = key.split("\u0000");
-          this.inc({ model: folder(model), channel, kind }, n);
+        for (const [model, channels] of counts) {
+          for (const [channel, slots] of channels) {
+            for (const kind of TOKEN_KINDS) {
+              const n = slots[KIND_SLOT[kind]]!;
+              if (n > 0) this.inc({ model: folder(model), channel, kind }, n);
+            }
+          }
         }
       },
     });
@@ -170,9 +176,11 @@ export class Metrics {
       async collect() {
         this.reset();
         const folder = await fold();
-        for (const [key, n] of costCounts) {
-          const [model = "", channel = ""] = key.split("\u0000");
-          this.inc({ model: folder(model), channel }, n);
+        for (const [model, channels] of counts) {
+          for (const [channel, slots] of channels) {
+            const usd = slots[COST_SLOT]!;
+            if (usd > 0) this.inc({ model: folder(model), channel }, usd);
+          }
         }
       },
     });
@@ -213,13 +221,13 @@ export class Metrics {
   request(requestId: string, route: string, method: string, status: number): string {
     const channel = this.#channels.get(requestId) ?? "none";
     this.#channels.delete(requestId);
-    this.#requests.inc({ route, method, status: String(status), channel });
+    this.#requests.get(route, method, status, channel).n++;
     return channel;
   }
 
   /** One upstream call's outcome, as the account lifecycle records it. */
   upstreamCall(account: Pick<Account, "id" | "type">, outcome: UpstreamOutcome): void {
-    this.#upstream.inc({ channel: account.type, account: account.id, outcome });
+    this.#upstream.get(account.type, account.id, outcome).n++;
   }
 
   /**
@@ -234,7 +242,7 @@ export class Metrics {
     attempt: number,
     startedMs: number,
   ): void {
-    this.#hops.inc({ channel: account.type, reason });
+    this.#hops.get(account.type, reason).n++;
     this.#note(requestId, account.type);
     this.#options.tracing?.upstreamSpan({
       channel: account.type,
@@ -261,7 +269,7 @@ export class Metrics {
     const channel = account.type;
     this.#note(requestId, channel);
     this.#inFlight.inc();
-    this.#ttfb.observe({ channel }, (performance.now() - startedMs) / 1000);
+    this.#ttfb.get(channel).observe((performance.now() - startedMs) / 1000);
     const span: UpstreamSpanContext | undefined = this.#options.tracing?.capture();
     let ended = false;
     return {
@@ -270,7 +278,7 @@ export class Metrics {
         ended = true;
         const endedMs = performance.now();
         this.#inFlight.dec();
-        this.#duration.observe({ channel }, (endedMs - startedMs) / 1000);
+        this.#duration.get(channel).observe((endedMs - startedMs) / 1000);
         this.#options.tracing?.upstreamSpan({
           channel,
           accountId: account.id,
@@ -287,34 +295,31 @@ export class Metrics {
 
   /** Adds `n` tokens of one kind. */
   tokens(model: string, channel: string, kind: TokenKind, n: number): void {
-    if (!(n > 0)) return;
-    const key = `${this.#rawModel(model)}\u0000${channel}\u0000${kind}`;
-    this.#tokenCounts.set(key, (this.#tokenCounts.get(key) ?? 0) + n);
+    if (n > 0) this.#slots(model, channel)[KIND_SLOT[kind]]! += n;
   }
 
   /** Adds a completed request's usage (all four kinds). */
   usage(model: string, channel: string, usage: Usage): void {
-    this.tokens(model, channel, "input", usage.input_tokens);
-    this.tokens(model, channel, "output", usage.output_tokens);
-    this.tokens(model, channel, "cache_creation", usage.cache_creation_input_tokens ?? 0);
-    this.tokens(model, channel, "cache_read", usage.cache_read_input_tokens ?? 0);
+    const slots = this.#slots(model, channel);
+    slots[0]! += Math.max(0, usage.input_tokens || 0);
+    slots[1]! += Math.max(0, usage.output_tokens || 0);
+    slots[2]! += Math.max(0, usage.cache_creation_input_tokens || 0);
+    slots[3]! += Math.max(0, usage.cache_read_input_tokens || 0);
   }
 
   /** Adds an estimated cost in US dollars. */
   cost(model: string, channel: string, usd: number): void {
-    if (!(usd > 0)) return;
-    const key = `${this.#rawModel(model)}\u0000${channel}`;
-    this.#costCounts.set(key, (this.#costCounts.get(key) ?? 0) + usd);
+    if (usd > 0) this.#slots(model, channel)[COST_SLOT]! += usd;
   }
 
   /** One prompt cache simulation lookup. */
   cacheLookup(hit: boolean): void {
-    this.#cache.inc({ result: hit ? "hit" : "miss" });
+    this.#cache.get(hit ? "hit" : "miss").n++;
   }
 
-  /** A request refused by a client key limit (`reason` from a fixed set, e.g. `rpm`, `tokens`, `budget`). */
+  /** A request refused for its client key (`reason` from the fixed set in the metric's help). */
   keyRejected(reason: string): void {
-    this.#keyRejections.inc({ reason });
+    this.#keyRejections.get(reason).n++;
   }
 
   /** A token refresh finished: `success`, `invalid_grant` or `failed`. */
@@ -337,11 +342,17 @@ export class Metrics {
     this.#channels.set(requestId, channel);
   }
 
-  #rawModel(model: string): string {
-    if (this.#rawModels.has(model)) return model;
-    if (this.#rawModels.size >= MAX_RAW_MODELS || model.includes("\u0000")) return "other";
-    this.#rawModels.add(model);
-    return model;
+  /** The number slots of a model (raw name, capped: beyond the cap new names count as `other`) and channel. */
+  #slots(model: string, channel: string): Float64Array {
+    let channels = this.#counts.get(model);
+    if (!channels) {
+      const name = this.#counts.size >= MAX_RAW_MODELS ? "other" : model;
+      channels = this.#counts.get(name) ?? new Map();
+      this.#counts.set(name, channels);
+    }
+    let slots = channels.get(channel);
+    if (!slots) channels.set(channel, slots = new Float64Array(COST_SLOT + 1));
+    return slots;
   }
 
   async #modelFolder(): Promise<(model: string) => string> {
@@ -356,4 +367,27 @@ function accountState(account: Account, now: number): "usable" | "cooling_down" 
   if (account.parked_until !== null && account.parked_until > now) return "parked";
   if (account.cooldown_until !== null && account.cooldown_until > now) return "cooling_down";
   return "usable";
+}
+
+/** One label set's count, kept by the server and handed to prom-client at scrape. */
+interface Count {
+  labels: Record<string, string>;
+  n: number;
+}
+
+/** A prom-client counter whose values are the `Count`s of the returned children, read at scrape. */
+function countedBy(
+  registers: Registry[],
+  options: { name: string; help: string; labelNames: string[] },
+): LabelChildren<Count> {
+  const children = new LabelChildren<Count>(options.labelNames, (labels) => ({ labels, n: 0 }));
+  new Counter({
+    ...options,
+    registers,
+    collect() {
+      this.reset();
+      for (const { labels, n } of children.all()) if (n > 0) this.inc(labels, n);
+    },
+  });
+  return children;
 }

@@ -64,9 +64,17 @@ export class Tracing {
     try {
       const { route, status, channel } = await fn();
       span.updateName(`${method} ${route}`);
-      // The runtime's own span records method and status itself.
-      span.setAttributes({ "http.route": route, "amq2api.channel": channel });
-      if (own) span.setAttributes({ "http.request.method": method, "http.response.status_code": status });
+      // One call: each crosses into the runtime's span. Its own span records method and status itself.
+      span.setAttributes(
+        own
+          ? {
+            "http.route": route,
+            "amq2api.channel": channel,
+            "http.request.method": method,
+            "http.response.status_code": status,
+          }
+          : { "http.route": route, "amq2api.channel": channel },
+      );
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : "error" });

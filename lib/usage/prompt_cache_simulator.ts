@@ -99,6 +99,8 @@ export interface PromptCacheSimulatorOptions {
   minimumTokens?: (model: string) => number;
   /** Bound of the in-process memo of text pieces (total characters; 0 turns it off). */
   memoChars?: number;
+  /** Told of every decided lookup (a request with a cacheable breakpoint): the server's metrics. */
+  onLookup?: (hit: boolean) => void;
 }
 
 interface Plan {
@@ -120,9 +122,11 @@ export class PromptCacheSimulator {
   #context: PrefixContext;
   #hits = 0;
   #misses = 0;
+  #onLookup: ((hit: boolean) => void) | undefined;
 
   constructor(options: PromptCacheSimulatorOptions) {
     this.#store = options.store;
+    this.#onLookup = options.onLookup;
     this.#now = options.now;
     this.#minimum = options.minimumTokens ?? minimumCacheableTokens;
     this.#context = new PrefixContext(options.counter, new BlockHasher(), { memoChars: options.memoChars });
@@ -171,6 +175,7 @@ export class PromptCacheSimulator {
     }
     if (read > 0) this.#hits++;
     else this.#misses++;
+    this.#onLookup?.(read > 0);
 
     let committed = false;
     const commit = async () => {

@@ -37,6 +37,8 @@ export interface UsageAccountingOptions {
   simulate: boolean;
   /** How long prices and calibration are used before the store is read again. */
   syncMs?: number;
+  /** Told of every decided prompt-cache lookup (hit or miss): the server's metrics. */
+  onCacheLookup?: (hit: boolean) => void;
 }
 
 export interface PreparedInput {
@@ -67,6 +69,7 @@ export class UsageAccounting {
         counter: options.estimator,
         store: new StoreCacheEntryStore(options.store.cacheEntries),
         now: options.now,
+        ...(options.onCacheLookup ? { onLookup: options.onCacheLookup } : {}),
       })
       : null;
   }

@@ -1,10 +1,11 @@
 /**
  * `/metrics` after a scripted sequence of requests: counts of requests, upstream calls, failover hops,
- * tokens (unknown models folded into `other`), latency histograms and account states are exactly what
- * happened, read back with a real Prometheus text parser. And who may read it.
+ * client-key refusals by reason, prompt-cache hits and misses, tokens (unknown models folded into `other`),
+ * latency histograms and account states are exactly what happened, read back with a real Prometheus text
+ * parser. And who may read it.
  */
 import assert from "node:assert/strict";
-import { makeTestApp } from "../../_helpers/test_app.ts";
+import { json, makeTestApp } from "../../_helpers/test_app.ts";
 import {
   addAmazonQ,
   addCustom,
@@ -14,14 +15,16 @@ import {
   fakeAmazonQ,
   fakeOpenAI,
   openAIFailure,
+  openAIOk,
   settle,
 } from "../../_helpers/pool_helpers.ts";
 import { Scrape } from "./_prometheus.ts";
 
 const KEY = "client-key-0123456789";
 const HEAVY_FIRST = () => 0.5;
+const EPHEMERAL = { type: "ephemeral" };
 
-Deno.test("/metrics counts a scripted sequence: successes, a throttled account, a failover, a rejection", async () => {
+Deno.test("/metrics counts a scripted sequence: successes, a throttled account, a failover, key refusals, cache lookups", async () => {
   const fake = fakeOpenAI((seen) =>
     seen.key === "bad" ? openAIFailure(429, "Rate limit reached", { "retry-after": "45" }) : undefined
   );
@@ -35,10 +38,29 @@ Deno.test("/metrics counts a scripted sequence: successes, a throttled account, 
     assert.equal(await answerText(await ask(t, "two", { headers, stream: false })), "ok:good");
     // 3: a model name nobody configured is served (custom accounts take any) but labelled `other`.
     assert.equal(await answerText(await ask(t, "three", { headers, model: "mystery-model-7" })), "ok:good");
-    // 4: no client key.
-    const refused = await ask(t, "four");
-    assert.equal(refused.status, 401);
-    await refused.body?.cancel();
+    // 4 and 5: a long system prompt marked for caching: the first lookup misses, the second reads it.
+    for (const turn of ["four", "five"]) {
+      const cached = await t.request(
+        "/v1/messages",
+        json({
+          model: "gpt-x",
+          max_tokens: 64,
+          system: [{ type: "text", text: "Follow the house rules. ".repeat(400), cache_control: EPHEMERAL }],
+          messages: [{ role: "user", content: turn }],
+        }, headers),
+      );
+      assert.equal(await answerText(cached), "ok:good");
+      await settle(); // the cache entry is written once the answer has started
+    }
+    // 6: a stored key allowed one request a minute: the first is served, the second (7) refused.
+    const limited = await t.deps.clientKeys.create("limited", { requests_per_minute: 1 });
+    assert.equal(await answerText(await ask(t, "six", { headers: { "x-api-key": limited.key } })), "ok:good");
+    await refusal(await ask(t, "seven", { headers: { "x-api-key": limited.key } }), 429);
+    // 8: a stored key that may only use Claude models. 9: no client key. 10: a key nobody issued.
+    const claudeOnly = await t.deps.clientKeys.create("claude-only", { allowed_models: ["claude-*"] });
+    await refusal(await ask(t, "eight", { headers: { "x-api-key": claudeOnly.key } }), 403);
+    await refusal(await ask(t, "nine"), 401);
+    await refusal(await ask(t, "ten", { headers: { "x-api-key": "sk-amq-nobody-issued-this" } }), 401);
     await settle();
 
     const response = await t.request("/metrics");
@@ -50,26 +72,47 @@ Deno.test("/metrics counts a scripted sequence: successes, a throttled account, 
       m.series("amq2api_http_requests_total").filter((l) => l.route === "/v1/messages"),
       [
         { route: "/v1/messages", method: "POST", status: "200", channel: "custom_api" },
+        { route: "/v1/messages", method: "POST", status: "429", channel: "none" },
+        { route: "/v1/messages", method: "POST", status: "403", channel: "none" },
         { route: "/v1/messages", method: "POST", status: "401", channel: "none" },
       ],
     );
-    assert.equal(m.value("amq2api_http_requests_total", { route: "/v1/messages", status: "200" }), 3);
-    assert.equal(m.value("amq2api_http_requests_total", { route: "/v1/messages", status: "401" }), 1);
+    assert.equal(m.value("amq2api_http_requests_total", { route: "/v1/messages", status: "200" }), 6);
+    assert.equal(m.value("amq2api_http_requests_total", { route: "/v1/messages", status: "401" }), 2);
+    assert.equal(m.value("amq2api_http_requests_total", { route: "/v1/messages", status: "403" }), 1);
+    assert.equal(m.value("amq2api_http_requests_total", { route: "/v1/messages", status: "429" }), 1);
+
+    assert.deepEqual(m.series("amq2api_client_key_rejections_total"), [
+      { reason: "requests_per_minute" },
+      { reason: "model_not_allowed" },
+      { reason: "missing" },
+      { reason: "invalid" },
+    ]);
+    for (const reason of ["requests_per_minute", "model_not_allowed", "missing", "invalid"]) {
+      assert.equal(m.value("amq2api_client_key_rejections_total", { reason }), 1, reason);
+    }
+
+    // Only the two requests with a cacheable breakpoint decide a lookup.
+    assert.equal(m.value("amq2api_cache_lookups_total", { result: "miss" }), 1);
+    assert.equal(m.value("amq2api_cache_lookups_total", { result: "hit" }), 1);
+    // The split follows the upstream's own input count, so only its presence is certain here.
+    assert.ok(m.value("amq2api_tokens_total", { model: "gpt-x", kind: "cache_read" }) > 0);
+    assert.ok(m.value("amq2api_tokens_total", { model: "gpt-x", kind: "cache_creation" }) > 0);
 
     assert.deepEqual(m.series("amq2api_upstream_calls_total"), [
       { channel: "custom_api", account: bad.id, outcome: "throttled" },
       { channel: "custom_api", account: good.id, outcome: "success" },
     ]);
     assert.equal(m.value("amq2api_upstream_calls_total", { account: bad.id }), 1);
-    assert.equal(m.value("amq2api_upstream_calls_total", { account: good.id, outcome: "success" }), 3);
+    assert.equal(m.value("amq2api_upstream_calls_total", { account: good.id, outcome: "success" }), 6);
     assert.equal(m.value("amq2api_failover_hops_total", { channel: "custom_api", reason: "throttled" }), 1);
 
-    assert.equal(m.value("amq2api_upstream_first_byte_seconds_count", { channel: "custom_api" }), 3);
-    assert.equal(m.value("amq2api_upstream_duration_seconds_count", { channel: "custom_api" }), 3);
+    assert.equal(m.value("amq2api_upstream_first_byte_seconds_count", { channel: "custom_api" }), 6);
+    assert.equal(m.value("amq2api_upstream_duration_seconds_count", { channel: "custom_api" }), 6);
     assert.equal(m.value("amq2api_streams_in_flight"), 0);
 
-    // Each answer carried 2 output tokens: two under the configured model, one under `other`.
-    assert.equal(m.value("amq2api_tokens_total", { model: "gpt-x", kind: "output" }), 4);
+    // Each answer carried 2 output tokens: five under the configured model, one under `other`.
+    assert.equal(m.value("amq2api_tokens_total", { model: "gpt-x", kind: "output" }), 10);
     assert.equal(m.value("amq2api_tokens_total", { model: "other", kind: "output" }), 2);
     assert.equal(m.value("amq2api_tokens_total", { model: "mystery-model-7" }), 0);
     assert.ok(m.value("amq2api_tokens_total", { model: "gpt-x", kind: "input" }) > 0);
@@ -88,6 +131,71 @@ Deno.test("/metrics counts a scripted sequence: successes, a throttled account, 
       assert.ok(m.family(name), name);
     }
   } finally {
+    await t.close();
+    await fake.close();
+  }
+});
+
+/** Asserts a refusal's status and its Claude error shape. */
+async function refusal(response: Response, status: number): Promise<void> {
+  const body = await response.json();
+  assert.equal(response.status, status, JSON.stringify(body));
+  assert.equal(body.type, "error");
+}
+
+Deno.test("every client-key refusal is counted once under its reason", async () => {
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => open = resolve);
+  // The first request of the one-at-a-time key is held upstream until the others are refused.
+  const fake = fakeOpenAI((seen) =>
+    (seen.body.messages as Array<{ content: string }>)[0]?.content === "held"
+      ? gate.then(() => openAIOk(seen.key))
+      : undefined
+  );
+  const t = makeTestApp({ env: { API_KEY: KEY, KEY_QUEUE_TIMEOUT_SECONDS: "0" } });
+  try {
+    await addCustom(t, fake, "good");
+    const keys = t.deps.clientKeys;
+    const key = async (settings: Parameters<typeof keys.create>[1]) =>
+      (await keys.create(null, settings)).key;
+    const ask1 = (k: string, prompt = "hi") => ask(t, prompt, { headers: { "x-api-key": k } });
+    await refusal(await ask1(await key({ enabled: false })), 401);
+    await refusal(await ask1(await key({ expires_at: t.clock.now() - 1 })), 401);
+    await refusal(await ask1(await key({ tokens_per_day: 1 })), 429);
+    await refusal(await ask1(await key({ allowed_channels: ["amazonq"] })), 403);
+    await refusal(
+      await t.request("/v1/messages", json({ model: "gpt-x", max_tokens: 8, messages: [] }), "203.0.113.9"),
+      401,
+    );
+    const single = await key({ max_concurrency: 1 });
+    const held = ask1(single, "held");
+    // Bounded wait until the held request holds the key's one slot (it reached the upstream).
+    for (let i = 0; i < 200 && fake.count("good") === 0; i++) await settle(10);
+    assert.equal(fake.count("good"), 1);
+    await refusal(await ask1(single), 429);
+    open();
+    assert.equal(await answerText(await held), "ok:good");
+    await settle();
+
+    const m = new Scrape(await t.deps.metrics.exposition());
+    assert.deepEqual(
+      Object.fromEntries(
+        m.series("amq2api_client_key_rejections_total").map((l) => [
+          l.reason,
+          m.value("amq2api_client_key_rejections_total", { reason: l.reason! }),
+        ]),
+      ),
+      {
+        disabled: 1,
+        expired: 1,
+        tokens_per_day: 1,
+        channel_not_allowed: 1,
+        missing: 1,
+        max_concurrency: 1,
+      },
+    );
+  } finally {
+    open();
     await t.close();
     await fake.close();
   }
