@@ -10,6 +10,7 @@ import { createBackends } from "../../../lib/backends.ts";
 import { parseConfig } from "../../../lib/config.ts";
 import { estimator, makeTestApp, STATIC_DIR, TEST_SIGNER, type TestApp } from "../../_helpers/test_app.ts";
 import { eventFrame } from "../../_helpers/amazonq_helpers.ts";
+import { collectGarbage } from "../../_helpers/collect_garbage.ts";
 import {
   addAmazonQ,
   addCustom,
@@ -23,12 +24,12 @@ import {
 } from "../../_helpers/pool_helpers.ts";
 
 /** A test app on the real backends with time limits short enough for a test. */
-function appWithLimits(fake: Fake): TestApp {
+function appWithLimits(fake: Fake, idleMs = 300): TestApp {
   const env = { DATABASE_URL: "sqlite::memory:", ...amazonQEnv(fake) };
   const config = {
     ...parseConfig((name) => (env as Record<string, string>)[name]),
     upstreamTimeoutMs: 300,
-    upstreamIdleTimeoutMs: 300,
+    upstreamIdleTimeoutMs: idleMs,
     upstreamTotalTimeoutMs: 10_000,
   };
   return makeTestApp({
@@ -175,6 +176,51 @@ Deno.test("an Amazon Q stream that stalls after the first byte ends with one err
     await settle();
     assert.match((await lastError(t, "a")) ?? "", /upstream stalled/);
   } finally {
+    await t.close();
+    await fake.close();
+  }
+});
+
+Deno.test("a stream that stalls ends with one error event even when a garbage collection ran meanwhile", async () => {
+  // Under load a collection ran while streams were stalled, and the idle limit then no longer reached the
+  // upstream body: those clients waited until the upstream hung up.
+  const fake = fakeAmazonQ({ script: () => stallAfterFirstFrame() });
+  const t = appWithLimits(fake, 1_000);
+  let reader: ReadableStreamDefaultReader<string> | undefined;
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await addAmazonQ(t, "a");
+    const response = await ask(t, "hello", { model: "claude-sonnet-4-5", stream: true });
+    assert.equal(response.status, 200);
+    reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    for (let i = 0; i < 100 && !text.includes("event: content_block_delta"); i++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    assert.match(text, /event: content_block_delta/);
+    await collectGarbage();
+    const rest = (async () => {
+      for (let i = 0; i < 1_000; i++) {
+        const { done, value } = await reader!.read();
+        if (done) return "ended";
+        text += value;
+      }
+      return "too many chunks";
+    })();
+    const outcome = await Promise.race([
+      rest,
+      new Promise((resolve) => guard = setTimeout(() => resolve("still open after 10 s"), 10_000)),
+    ]);
+    assert.equal(outcome, "ended", text);
+    const events = [...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+    assert.equal(events.filter((e) => e === "error").length, 1, text);
+    assert.ok(!events.includes("message_stop"), "a stalled stream never looks complete");
+    assert.match(text, /upstream stalled: no data for 1 s/);
+  } finally {
+    clearTimeout(guard);
+    await reader?.cancel().catch(() => {});
     await t.close();
     await fake.close();
   }

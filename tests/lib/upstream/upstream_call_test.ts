@@ -5,10 +5,9 @@
  * leaving ends a waiting body read even after a garbage collection has run.
  */
 import assert from "node:assert/strict";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { UpstreamError } from "../../../lib/errors.ts";
 import { upstreamCall } from "../../../lib/upstream/upstream_call.ts";
+import { collectGarbage } from "../../_helpers/collect_garbage.ts";
 import { chunkedHead, neverAnswer, rawServer, serveFake, stallAfter } from "./_servers.ts";
 
 const SHORT = { headersMs: 200, idleMs: 200, totalMs: 5_000 };
@@ -49,19 +48,6 @@ Deno.test("upstreamCall: a body that stops mid-stream errors with one stall erro
     await server.stop();
   }
 });
-
-/**
- * A full garbage collection, as the runtime runs one under load. `--expose-gc` set at run time makes `gc`
- * available to new contexts only, hence the context.
- */
-async function collectGarbage(): Promise<void> {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** The call's body after its first chunk, with nothing else of the response kept (as a pipeline keeps it). */
 async function readerAfterFirstChunk(url: string, timeouts: typeof SHORT, signal?: AbortSignal) {
