@@ -23,12 +23,15 @@ import {
   settle,
 } from "../../_helpers/pool_helpers.ts";
 
-/** A test app on the real backends with time limits short enough for a test. */
-function appWithLimits(fake: Fake, idleMs = 300): TestApp {
+/**
+ * A test app on the real backends with time limits short enough for a test. Tests of other faults give the
+ * headers a generous limit: on a busy machine even a healthy fake can take longer than 300 ms to answer.
+ */
+function appWithLimits(fake: Fake, { headersMs = 300, idleMs = 300 } = {}): TestApp {
   const env = { DATABASE_URL: "sqlite::memory:", ...amazonQEnv(fake) };
   const config = {
     ...parseConfig((name) => (env as Record<string, string>)[name]),
-    upstreamTimeoutMs: 300,
+    upstreamTimeoutMs: headersMs,
     upstreamIdleTimeoutMs: idleMs,
     upstreamTotalTimeoutMs: 10_000,
   };
@@ -89,7 +92,8 @@ Deno.test("an Amazon Q account that withholds its headers fails over to the next
   const fake = fakeAmazonQ({
     script: (seen, request) => seen.key === "at-slow" ? withhold(request) : undefined,
   });
-  const t = appWithLimits(fake);
+  // The good account must answer within the limit too: a second, not 300 ms, on a busy machine.
+  const t = appWithLimits(fake, { headersMs: 1_000, idleMs: 5_000 });
   try {
     await addAmazonQ(t, "slow");
     await addAmazonQ(t, "good");
@@ -98,7 +102,7 @@ Deno.test("an Amazon Q account that withholds its headers fails over to the next
       assert.equal(await answerText(await ask(t, `q${i}`, { model: "claude-sonnet-4-5" })), "ok:at-good");
     }
     assert.ok(fake.count("at-slow") > 0, "the slow account was tried");
-    assert.match((await lastError(t, "slow")) ?? "", /no response headers within 0\.3 s/);
+    assert.match((await lastError(t, "slow")) ?? "", /no response headers within 1 s/);
   } finally {
     await t.close();
     await fake.close();
@@ -107,7 +111,7 @@ Deno.test("an Amazon Q account that withholds its headers fails over to the next
 
 Deno.test("an Amazon Q connection reset before the first frame fails over, and is recorded", async () => {
   const fake = fakeAmazonQ({ script: (seen) => seen.key === "at-cut" ? cutBeforeFirstFrame() : undefined });
-  const t = appWithLimits(fake);
+  const t = appWithLimits(fake, { headersMs: 5_000, idleMs: 5_000 });
   try {
     await addAmazonQ(t, "cut");
     await addAmazonQ(t, "good");
@@ -142,7 +146,7 @@ Deno.test("an Amazon Q account alone that withholds its headers gives 502 api_er
 
 Deno.test("when every account breaks off before the first frame the client gets 502 api_error", async () => {
   const fake = fakeAmazonQ({ script: () => cutBeforeFirstFrame() });
-  const t = appWithLimits(fake);
+  const t = appWithLimits(fake, { headersMs: 5_000, idleMs: 5_000 });
   try {
     await addAmazonQ(t, "a");
     await addAmazonQ(t, "b");
@@ -162,7 +166,7 @@ Deno.test("when every account breaks off before the first frame the client gets 
 
 Deno.test("an Amazon Q stream that stalls after the first byte ends with one error event naming the stall", async () => {
   const fake = fakeAmazonQ({ script: () => stallAfterFirstFrame() });
-  const t = appWithLimits(fake);
+  const t = appWithLimits(fake, { headersMs: 5_000 });
   try {
     await addAmazonQ(t, "a");
     const response = await ask(t, "hello", { model: "claude-sonnet-4-5", stream: true });
@@ -185,7 +189,7 @@ Deno.test("a stream that stalls ends with one error event even when a garbage co
   // Under load a collection ran while streams were stalled, and the idle limit then no longer reached the
   // upstream body: those clients waited until the upstream hung up.
   const fake = fakeAmazonQ({ script: () => stallAfterFirstFrame() });
-  const t = appWithLimits(fake, 1_000);
+  const t = appWithLimits(fake, { headersMs: 5_000, idleMs: 1_000 });
   let reader: ReadableStreamDefaultReader<string> | undefined;
   let guard: ReturnType<typeof setTimeout> | undefined;
   try {
