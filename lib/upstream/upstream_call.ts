@@ -156,6 +156,15 @@ export async function upstreamCall(
   }
 
   const reader = response.body.getReader();
+  // Aborting the fetch is not relied on to end a read of the body: the runtime ties the body to a signal
+  // derived from ours, and once the Response is dropped a garbage collection can sever that tie, after which
+  // the abort never reaches a read that is waiting (a stalled stream then stayed open until the upstream hung
+  // up). Cancelling the reader ends a waiting read at once, whatever the runtime does with the signal; the
+  // read then reports "done", and `pull` turns that into the reason the call was stopped.
+  // (Only the limits and the client abort our controller, and `finish` disarms both.)
+  const stopBody = () => void reader.cancel(controller.signal.reason).catch(() => {});
+  controller.signal.addEventListener("abort", stopBody, { once: true });
+  if (controller.signal.aborted) stopBody();
   // The idle limit counts only while the reader waits for a chunk (a slow client is never an upstream stall)
   // and is kept by one timer per call: a chunk costs a clock read, not a timer set and cleared, and no
   // separate stage sits in the body's path.
@@ -173,6 +182,7 @@ export async function upstreamCall(
       try {
         const { done, value } = await reader.read();
         waitingSince = -1;
+        if (controller.signal.aborted) throw controller.signal.reason;
         if (done) {
           finish();
           out.close();

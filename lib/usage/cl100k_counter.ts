@@ -152,22 +152,15 @@ export class Cl100kCounter {
   }
 }
 
+/** A character that is not base64 (or base64url) nor a line break. */
+const NOT_BASE64 = /[^A-Za-z0-9+/=_\-\n\r]/;
+
 /**
  * Only base64 (or base64url) characters and line breaks, no spaces, with upper case, lower case and digits
- * all present: an encoded blob, not prose (a run of one letter is counted exactly).
+ * all present: an encoded blob, not prose (a run of one letter is counted exactly). Regular expressions
+ * rather than a loop over `charCodeAt`: they scan a multi-megabyte text about ten times faster, and this runs
+ * on the event loop for every long text the cache simulation counts.
  */
 function isBase64Like(text: string): boolean {
-  let classes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) classes |= 1;
-    else if (c >= 0x61 && c <= 0x7a) classes |= 2;
-    else if (c >= 0x30 && c <= 0x39) classes |= 4;
-    else if (
-      !(c === 0x2b || c === 0x2f || c === 0x3d || c === 0x2d || c === 0x5f || c === 0x0a || c === 0x0d)
-    ) {
-      return false;
-    }
-  }
-  return classes === 7;
+  return !NOT_BASE64.test(text) && /[A-Z]/.test(text) && /[a-z]/.test(text) && /[0-9]/.test(text);
 }

@@ -1,11 +1,13 @@
 /**
  * `upstreamCall` against fake upstreams on loopback: each time limit ends the call with a `transient`
  * error naming it, a redirect is never followed and names the location's host, a cut connection is
- * "upstream broke off", and a slow reader is not mistaken for a stalled upstream.
+ * "upstream broke off", and a slow reader is not mistaken for a stalled upstream. A stall or a client
+ * leaving ends a waiting body read even after a garbage collection has run.
  */
 import assert from "node:assert/strict";
 import { UpstreamError } from "../../../lib/errors.ts";
 import { upstreamCall } from "../../../lib/upstream/upstream_call.ts";
+import { collectGarbage } from "../../_helpers/collect_garbage.ts";
 import { chunkedHead, neverAnswer, rawServer, serveFake, stallAfter } from "./_servers.ts";
 
 const SHORT = { headersMs: 200, idleMs: 200, totalMs: 5_000 };
@@ -43,6 +45,57 @@ Deno.test("upstreamCall: a body that stops mid-stream errors with one stall erro
     assert.equal(error.kind, "transient");
     assert.equal(error.message, "upstream stalled: no data for 0.2 s");
   } finally {
+    await server.stop();
+  }
+});
+
+/** The call's body after its first chunk, with nothing else of the response kept (as a pipeline keeps it). */
+async function readerAfterFirstChunk(url: string, timeouts: typeof SHORT, signal?: AbortSignal) {
+  const response = await call(url, timeouts, signal);
+  const reader = response.body!.getReader();
+  assert.equal((await reader.read()).done, false);
+  return reader;
+}
+
+Deno.test("upstreamCall: a stall mid-stream ends the body even after a garbage collection", async () => {
+  // After a collection, aborting the fetch no longer reaches a body whose Response was dropped; under load
+  // that left a stalled stream open until the upstream hung up. The limit must end the read by itself.
+  const server = serveFake(() => stallAfter("data: {}\n\n", "text/event-stream"));
+  const reader = await readerAfterFirstChunk(server.url, { headersMs: 1_000, idleMs: 500, totalMs: 60_000 });
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await collectGarbage();
+    const outcome = await Promise.race([
+      reader.read().then(() => "a chunk or the end", (error) => error),
+      new Promise((resolve) => guard = setTimeout(() => resolve("still reading after 10 s"), 10_000)),
+    ]);
+    assert.ok(outcome instanceof UpstreamError, `expected the stall error, got: ${outcome}`);
+    assert.equal(outcome.message, "upstream stalled: no data for 0.5 s");
+  } finally {
+    clearTimeout(guard);
+    await reader.cancel().catch(() => {});
+    await server.stop();
+  }
+});
+
+Deno.test("upstreamCall: a client that leaves mid-stream ends the body read even after a garbage collection", async () => {
+  const server = serveFake(() => stallAfter("data: {}\n\n", "text/event-stream"));
+  const client = new AbortController();
+  const limits = { headersMs: 1_000, idleMs: 60_000, totalMs: 60_000 };
+  const reader = await readerAfterFirstChunk(server.url, limits, client.signal);
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await collectGarbage();
+    const read = reader.read().then(() => "a chunk or the end", (error) => error);
+    client.abort(new Error("client left"));
+    const outcome = await Promise.race([
+      read,
+      new Promise((resolve) => guard = setTimeout(() => resolve("still reading after 10 s"), 10_000)),
+    ]);
+    assert.ok(outcome instanceof Error && outcome.message === "client left", `got: ${outcome}`);
+  } finally {
+    clearTimeout(guard);
+    await reader.cancel().catch(() => {});
     await server.stop();
   }
 });

@@ -61,6 +61,18 @@ Deno.test("Cl100kCounter estimates base64 blobs from the text alone, the same on
   assert.ok(Math.abs(estimate - exact) / exact < 0.2, `${estimate} vs ${exact}`);
   // One repeated letter is not a blob: counted exactly (two tokens per 16-letter piece).
   assert.equal(counter.count("a".repeat(1600)), 200);
+  // Base64url and line breaks are still a blob; a space, another character or a missing class
+  // (no digits, no upper case) is not: it is counted, not estimated from its length.
+  const url = randomText(4_000, LETTERS + "0123456789-_", 5) + "\r\n" + randomText(4_000, BASE64 + "=", 6);
+  assert.equal(counter.count(url), Math.ceil(url.length / 1.4));
+  for (
+    const text of [
+      randomText(3_000, BASE64, 3) + " " + randomText(3_000, BASE64, 4),
+      randomText(3_000, BASE64, 3) + "." + randomText(3_000, BASE64, 4),
+      randomText(3_000, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ+/"),
+      randomText(3_000, "abcdefghijklmnopqrstuvwxyz0123456789+/"),
+    ]
+  ) assert.notEqual(counter.count(text), Math.ceil(text.length / 1.4));
 });
 
 /**
