@@ -27,6 +27,14 @@ export function fieldLabels(type) {
   };
 }
 
+/** Sorts by the last day's success rate, then the last hour's; accounts without requests come first. */
+function successKey(a) {
+  if (!a) return -11;
+  const day = a.day.success_rate ?? -1;
+  const hour = a.hour.success_rate ?? -1;
+  return day * 10 + hour;
+}
+
 const STATUS_ORDER = { active: 0, cooldown: 1, parked: 2, disabled: 3 };
 
 /** When the account's current state ends (epoch ms), or null. */
@@ -39,7 +47,8 @@ function stateEnds(account) {
 
 export function createAccountsView({ api, refreshReady }) {
   let accounts = [];
-  const stats = new Map();
+  /** Account id -> its requests and success rates (last hour, last day, today), from one request for all. */
+  let activity = new Map();
   const selected = new Set();
   const editing = new Set();
   let sort = { key: "label", dir: 1 };
@@ -47,38 +56,36 @@ export function createAccountsView({ api, refreshReady }) {
   const COLUMNS = [
     ["label", "Account", (a) => (a.label || a.id).toLowerCase()],
     ["status", "Status", (a) => STATUS_ORDER[a.status] ?? 9],
-    ["calls", "Calls 1 h / 24 h", (a) => stats.get(a.id)?.calls_last_day ?? -1, "hide-narrow"],
+    ["success", "Success 1 h / 24 h", (a) => successKey(activity.get(a.id))],
+    ["today", "Today", (a) => activity.get(a.id)?.today_requests ?? 0],
     ["last_used_at", "Last used", (a) => a.last_used_at ? new Date(a.last_used_at).getTime() : 0],
     ["last_error", "Last error", (a) => a.last_error || ""],
-    ["weight", "Weight", (a) => a.weight, "hide-narrow"],
+    ["weight", "Weight", (a) => a.weight],
   ];
 
   async function load() {
     try {
-      accounts = (await api("GET", "/v2/accounts")).data;
+      const [list] = await Promise.all([api("GET", "/v2/accounts"), loadActivity()]);
+      accounts = list.data;
       for (const id of [...selected]) if (!accounts.some((a) => a.id === id)) selected.delete(id);
       render();
-      loadStats();
     } catch (error) {
       setMsg("acc-msg", error.message, "error");
     }
   }
 
-  /** Recent calls per account (one small request each, at most 6 at a time). */
-  async function loadStats() {
-    const queue = [...accounts];
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        try {
-          stats.set(next.id, (await api("GET", `/v2/accounts/${encodeURIComponent(next.id)}/stats`)).data);
-          const cell = document.querySelector(`#acc-table [data-calls="${CSS.escape(next.id)}"]`);
-          if (cell) cell.replaceChildren(...callsCell(next).filter((part) => part !== null));
-        } catch {
-          // The column shows "–"; the error, if any, shows on the next action.
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 6 }, worker));
+  /** Every account's recent requests in one call; "today" is the viewer's local day. */
+  async function loadActivity() {
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    // Just after a daylight-saving change the local midnight can lie more than 24 h back.
+    const todayStart = Math.max(midnight.getTime(), Date.now() - 86_400_000 + 60_000);
+    try {
+      const { data } = await api("GET", `/v2/accounts/activity?today_start=${todayStart}`);
+      activity = new Map(data.accounts.map((row) => [row.account_id, row]));
+    } catch {
+      // The columns show "–"; the error, if any, shows on the next action.
+    }
   }
 
   function replace(updated) {
@@ -90,9 +97,8 @@ export function createAccountsView({ api, refreshReady }) {
 
   async function reloadOne(id) {
     try {
-      replace((await api("GET", `/v2/accounts/${encodeURIComponent(id)}`)).data);
-      stats.set(id, (await api("GET", `/v2/accounts/${encodeURIComponent(id)}/stats`)).data);
-      render();
+      const [{ data }] = await Promise.all([api("GET", `/v2/accounts/${encodeURIComponent(id)}`), loadActivity()]);
+      replace(data);
     } catch {
       // Deleted meanwhile: the next load drops it.
     }
@@ -162,13 +168,17 @@ export function createAccountsView({ api, refreshReady }) {
     $("acc-bulk").classList.toggle("hidden", selected.size === 0);
   }
 
-  function callsCell(account) {
-    const s = stats.get(account.id);
-    if (!s) return ["–"];
-    const failures = Object.values(s.failures_by_class || {}).reduce((n, v) => n + v, 0);
+  /** "100 % / 97.5 %" with the failures under it; "–" for a period without a decided request. */
+  function successCell(account) {
+    const a = activity.get(account.id);
+    if (!a) return ["–"];
+    const rate = (p) => (p.success_rate === null ? "–" : `${(100 * p.success_rate).toFixed(p.success_rate === 1 ? 0 : 1)} %`);
+    const cls = (p) => (p.success_rate === null ? "" : p.success_rate >= 0.95 ? "rate-good" : p.success_rate >= 0.8 ? "rate-warn" : "rate-bad");
     return [
-      `${fmtInt(s.calls_last_hour)} / ${fmtInt(s.calls_last_day)}`,
-      failures ? h("div", { class: "muted" }, `${fmtInt(failures)} failed (all time)`) : null,
+      h("span", { class: cls(a.hour), title: `last hour: ${a.hour.successes} succeeded, ${a.hour.failures} failed of ${a.hour.requests}` }, rate(a.hour)),
+      " / ",
+      h("span", { class: cls(a.day), title: `last 24 h: ${a.day.successes} succeeded, ${a.day.failures} failed of ${a.day.requests}` }, rate(a.day)),
+      a.day.failures ? h("div", { class: "muted" }, `${fmtInt(a.day.failures)} failed in 24 h`) : null,
     ];
   }
 
@@ -235,11 +245,12 @@ export function createAccountsView({ api, refreshReady }) {
         h("div", { class: "account-name" }, account.label || "(no label)"),
         h("div", { class: "row tight" }, h("span", { class: "chip " + account.type }, account.type), enabledSwitch(account)),
         h("div", { class: "muted mono" }, account.id.slice(0, 8))),
-      h("td", {}, statusCell(account)),
-      h("td", { class: "hide-narrow", dataset: { calls: account.id } }, callsCell(account)),
-      h("td", { class: "last-used" }, fmtAgo(account.last_used_at), refreshNote),
-      h("td", { class: "last-error" }, account.last_error ? h("span", { title: account.last_error }, account.last_error) : "–"),
-      h("td", { class: "hide-narrow" }, `${account.weight}`, h("div", { class: "muted" },
+      h("td", { dataset: { label: "Status" } }, statusCell(account)),
+      h("td", { class: "success", dataset: { label: "Success 1 h / 24 h" } }, successCell(account)),
+      h("td", { class: "today", dataset: { label: "Today" } }, fmtInt(activity.get(account.id)?.today_requests ?? 0)),
+      h("td", { class: "last-used", dataset: { label: "Last used" } }, fmtAgo(account.last_used_at), refreshNote),
+      h("td", { class: "last-error", dataset: { label: "Last error" } }, account.last_error ? h("span", { title: account.last_error }, account.last_error) : "–"),
+      h("td", { dataset: { label: "Weight" } }, `${account.weight}`, h("div", { class: "muted" },
         `${account.rate_limit_per_hour ? account.rate_limit_per_hour + "/h" : "no hourly limit"}`)),
       h("td", { class: "actions" }, h("div", { class: "row tight" }, actions), msg),
     );

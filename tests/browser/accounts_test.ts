@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { amazonQEnv, fakeAmazonQ, fakeOpenAI } from "../_helpers/pool_helpers.ts";
+import { amazonQEnv, fakeAmazonQ, fakeOpenAI, openAIFailure } from "../_helpers/pool_helpers.ts";
 import { haveChromium, setUpAndSignIn, withBrowser } from "./_browser.ts";
 
 const ignore = !haveChromium();
@@ -158,6 +158,89 @@ Deno.test(
     } finally {
       await custom.close();
       await amazonq.close();
+    }
+  },
+);
+
+/** One Messages request as a key-less loopback client; returns the status. */
+async function send(url: string, text: string): Promise<number> {
+  const response = await fetch(`${url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-x", max_tokens: 20, messages: [{ role: "user", content: text }] }),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test(
+  { name: "browser: the accounts table shows success rates and today's requests, sortable", ignore },
+  async () => {
+    // Streams an answer, except to a prompt saying "fail-me": a 500 like a broken upstream.
+    const upstream = fakeOpenAI((seen) =>
+      JSON.stringify(seen.body.messages).includes("fail-me")
+        ? openAIFailure(500, "upstream exploded")
+        : undefined
+    );
+    try {
+      await withBrowser({}, async (run) => {
+        const { page, url, t } = run;
+        await setUpAndSignIn(run);
+        const flaky = await t.store.accounts.create({
+          type: "custom_api",
+          label: "flaky",
+          clientSecret: "sk-up",
+          other: { api_base: `${upstream.url}/v1`, format: "openai", model: "gpt-x" },
+        });
+        assert.equal(await send(url, "hello"), 200);
+        run.expectFailure("/v1/messages", 500);
+        assert.ok(await send(url, "fail-me") >= 500);
+        // A second account whose requests all succeeded (recorded directly: the pool would pick either).
+        const steady = await t.store.accounts.create({
+          type: "custom_api",
+          label: "steady",
+          clientSecret: "sk-up-2",
+          other: { api_base: `${upstream.url}/v1`, format: "openai", model: "gpt-x" },
+        });
+        for (let i = 0; i < 3; i++) {
+          await t.store.usage.record({
+            account_id: steady.id,
+            model: "gpt-x",
+            channel: "custom_api",
+            input_tokens: 1,
+            output_tokens: 1,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            created_at: Date.now() - (i + 1) * 60_000,
+            outcome: "success",
+          });
+        }
+        await page.click("#tabs button[data-tab=accounts]");
+        const flakyRow = rowOf(page, "flaky");
+        await flakyRow.locator("td.success", { hasText: "50.0 % / 50.0 %" }).waitFor();
+        assert.equal(await flakyRow.locator("td.today").textContent(), "2");
+        assert.match(await flakyRow.locator("td.success").textContent() ?? "", /1 failed in 24 h/);
+        assert.equal(await flakyRow.locator("td.success .rate-bad").count(), 2);
+        const steadyRow = rowOf(page, "steady");
+        assert.match(await steadyRow.locator("td.success").textContent() ?? "", /^100 % \/ 100 %$/);
+        assert.equal(await steadyRow.locator("td.today").textContent(), "3");
+        assert.ok(flaky.id !== steady.id);
+        await run.shoot("accounts-activity");
+
+        // Sortable like the other columns: worst success rate first, then best first; busiest today first.
+        const order = async () =>
+          await page.locator("#acc-table tr.account-row .account-name").allTextContents();
+        await page.locator("#acc-table th", { hasText: "Success" }).click();
+        assert.deepEqual(await order(), ["flaky", "steady"]);
+        await page.locator("#acc-table th", { hasText: "Success" }).click();
+        assert.deepEqual(await order(), ["steady", "flaky"]);
+        await page.locator("#acc-table th", { hasText: "Today" }).click();
+        assert.deepEqual(await order(), ["flaky", "steady"]);
+        await page.locator("#acc-table th", { hasText: "Today" }).click();
+        assert.deepEqual(await order(), ["steady", "flaky"]);
+      });
+    } finally {
+      await upstream.close();
     }
   },
 );
