@@ -3,7 +3,8 @@
  * the real app served on 127.0.0.1:0. Every page error and console error fails the test (a 4xx answer of
  * an API call the console handles is not one, nor `/ready`'s 503: the browser logs those as "Failed to
  * load resource").
- * `shoot()` saves a screenshot at 1280 and 390 px wide and asserts nothing overflows horizontally at 390 px.
+ * `shoot()` saves a screenshot at 1280 and 390 px wide and asserts nothing overflows horizontally at 390 px:
+ * neither the page nor any box that scrolls or clips its content sideways.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -35,6 +36,13 @@ export interface BrowserRun {
   /** Saves `<name>-1280.png` and `<name>-390.png`; fails on horizontal overflow at 390 px. */
   shoot(name: string): Promise<void>;
 }
+
+/** Boxes shown at the moment whose content is wider than they are and which scroll or clip it sideways. */
+const CLIPPED_BOXES = `[...document.querySelectorAll("body *")].filter((e) => {
+  const x = getComputedStyle(e).overflowX;
+  return (x === "auto" || x === "scroll" || x === "hidden") && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1;
+}).map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).split(" ").join(".") : "")
+  + " " + e.scrollWidth + ">" + e.clientWidth)`;
 
 const API_LOAD_FAILURE = /^Failed to load resource: the server responded with a status of 4\d\d/;
 
@@ -86,6 +94,9 @@ export async function withBrowser(
             "({ scroll: document.documentElement.scrollWidth, inner: innerWidth })",
           );
           assert.ok(overflow.scroll <= overflow.inner, `${name}: ${overflow.scroll} px wide at 390 px`);
+          // Nor is anything cut off inside a box that scrolls or clips sideways (a table's last column).
+          const clipped = await page.evaluate<string[]>(CLIPPED_BOXES);
+          assert.deepEqual(clipped, [], `${name}: content cut off at 390 px`);
         }
       }
       await page.setViewportSize({ width: 1280, height: 900 });
