@@ -369,6 +369,7 @@ $("device-cancel").addEventListener("click", () => {
 // ---------- client keys ----------
 const keysView = createKeysView({ api });
 loaders.keys = keysView.load;
+refreshers.keys = keysView.refresh;
 
 // ---------- routing config ----------
 loaders.config = loadConfig;

@@ -4,7 +4,7 @@
  * an API call the console handles is not one, nor `/ready`'s 503: the browser logs those as "Failed to
  * load resource").
  * `shoot()` saves a screenshot at 1280 and 390 px wide and asserts nothing overflows horizontally at 390 px:
- * neither the page nor any box that scrolls or clips its content sideways.
+ * neither the page nor any box that scrolls or clips its content sideways; and no word is split over two lines.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -43,6 +43,27 @@ const CLIPPED_BOXES = `[...document.querySelectorAll("body *")].filter((e) => {
   return (x === "auto" || x === "scroll" || x === "hidden") && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1;
 }).map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).split(" ").join(".") : "")
   + " " + e.scrollWidth + ">" + e.clientWidth)`;
+
+/**
+ * Words of letters (up to 20, so not keys, ids or URLs) whose characters lie on more than one line, outside
+ * code, monospace text and charts.
+ */
+const SPLIT_WORDS = `(() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node && found.length < 10; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest("pre, code, textarea, select, .mono, .uplot, .hidden")) continue;
+    for (const match of node.data.matchAll(/\\p{L}{2,20}/gu)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (tops.size > 1) found.push(match[0] + " in " + parent.tagName.toLowerCase() + "." + parent.className);
+    }
+  }
+  return found;
+})()`;
 
 const API_LOAD_FAILURE = /^Failed to load resource: the server responded with a status of 4\d\d/;
 
@@ -97,6 +118,9 @@ export async function withBrowser(
           // Nor is anything cut off inside a box that scrolls or clips sideways (a table's last column).
           const clipped = await page.evaluate<string[]>(CLIPPED_BOXES);
           assert.deepEqual(clipped, [], `${name}: content cut off at 390 px`);
+          // Words are wrapped whole: a short word split over two lines ("boo" / "m") is a layout bug.
+          const split = await page.evaluate<string[]>(SPLIT_WORDS);
+          assert.deepEqual(split, [], `${name}: words split at 390 px`);
         }
       }
       await page.setViewportSize({ width: 1280, height: 900 });
