@@ -166,7 +166,12 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
     return c.json({
       now: new Date(now).toISOString(),
       today_start: new Date(todayStart).toISOString(),
-      accounts: rows.map((r) => ({ ...r, hour: rate(r.hour), day: rate(r.day) })),
+      accounts: rows.map((r) => ({
+        ...r,
+        hour: rate(r.hour),
+        day: rate(r.day),
+        last_failure_at: r.last_failure_at === null ? null : new Date(r.last_failure_at).toISOString(),
+      })),
     });
   });
 

@@ -225,7 +225,8 @@ export class SqlUsageRepo implements UsageRepo {
          COUNT(*) AS day_requests,
          SUM(CASE WHEN ${ok} THEN 1 ELSE 0 END) AS day_successes,
          SUM(CASE WHEN ${failed} THEN 1 ELSE 0 END) AS day_failures,
-         SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END) AS today_requests
+         SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END) AS today_requests,
+         MAX(CASE WHEN ${failed} THEN created_at ELSE NULL END) AS last_failure_at
        FROM ${this.#table}
        WHERE created_at >= ? AND created_at <= ? AND account_id IS NOT NULL
        GROUP BY account_id`,
@@ -244,6 +245,9 @@ export class SqlUsageRepo implements UsageRepo {
         failures: num(row.day_failures),
       },
       today_requests: num(row.today_requests),
+      last_failure_at: row.last_failure_at === null || row.last_failure_at === undefined
+        ? null
+        : num(row.last_failure_at),
     })).sort((a, b) => a.account_id < b.account_id ? -1 : a.account_id > b.account_id ? 1 : 0);
   }
 

@@ -103,6 +103,8 @@ export interface AccountActivity {
   hour: ActivityCounts;
   day: ActivityCounts;
   today_requests: number;
+  /** When its latest failed request of the last day started (epoch ms), or null. */
+  last_failure_at: number | null;
 }
 
 export interface UsageRepo {

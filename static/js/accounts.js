@@ -195,8 +195,28 @@ export function createAccountsView({ api, refreshReady }) {
     return parts;
   }
 
-  /** Gemini: the lowest remaining quota over the models the upstream reported, and the earliest reset. */
+  /** The account's last error, and when its latest failed request of the last day was made. */
+  function lastErrorCell(account) {
+    const failedAt = activity.get(account.id)?.last_failure_at ?? null;
+    if (!account.last_error && !failedAt) return "–";
+    return [
+      account.last_error ? h("span", { title: account.last_error }, account.last_error) : null,
+      failedAt ? h("div", { class: "muted failed-at" }, `last failed request ${fmtAgo(failedAt)}`) : null,
+    ];
+  }
+
+  /**
+   * What the upstream says is left: Amazon Q's allowance, or Gemini's lowest remaining quota over the
+   * models it reported, with the reset.
+   */
   function quotaSummary(account) {
+    // Amazon Q: the monthly allowance the upstream reports (read hourly by the server).
+    const allowance = account.allowance;
+    if (allowance && typeof allowance.remaining === "number") {
+      const reset = Date.parse(allowance.resets_at ?? "");
+      return `allowance ${fmtInt(allowance.remaining)} of ${fmtInt(allowance.limit)} left` +
+        (Number.isFinite(reset) && reset > Date.now() ? ` · resets in ${fmtDuration(reset - Date.now())}` : "");
+    }
     const quota = account.other?.quota;
     if (!quota || typeof quota !== "object") return null;
     const models = Object.values(quota).filter((q) => q && typeof q.remainingFraction === "number");
@@ -249,7 +269,7 @@ export function createAccountsView({ api, refreshReady }) {
       h("td", { class: "success", dataset: { label: "Success 1 h / 24 h" } }, successCell(account)),
       h("td", { class: "today", dataset: { label: "Today" } }, fmtInt(activity.get(account.id)?.today_requests ?? 0)),
       h("td", { class: "last-used", dataset: { label: "Last used" } }, fmtAgo(account.last_used_at), refreshNote),
-      h("td", { class: "last-error", dataset: { label: "Last error" } }, account.last_error ? h("span", { title: account.last_error }, account.last_error) : "–"),
+      h("td", { class: "last-error", dataset: { label: "Last error" } }, lastErrorCell(account)),
       h("td", { dataset: { label: "Weight" } }, `${account.weight}`, h("div", { class: "muted" },
         `${account.rate_limit_per_hour ? account.rate_limit_per_hour + "/h" : "no hourly limit"}`)),
       h("td", { class: "actions" }, h("div", { class: "row tight" }, actions), msg),

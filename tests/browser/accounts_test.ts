@@ -37,7 +37,14 @@ Deno.test(
     const custom = customUpstream();
     const amazonq = fakeAmazonQ();
     try {
-      await withBrowser({ env: amazonQEnv(amazonq) }, async (run) => {
+      // Gemini's endpoints refuse connections (nothing listens on port 9): its tests fail at once, and no
+      // request leaves the machine.
+      const env = {
+        ...amazonQEnv(amazonq),
+        GEMINI_TOKEN_ENDPOINT: "http://127.0.0.1:9/token",
+        GEMINI_API_ENDPOINT: "http://127.0.0.1:9",
+      };
+      await withBrowser({ env }, async (run) => {
         const { page } = run;
         page.on("dialog", (dialog) => dialog.accept());
         await setUpAndSignIn(run);
@@ -128,11 +135,84 @@ Deno.test(
         assert.equal(renamed.other.api_base, `${custom.url}/v1`);
         await rowOf(page, "custom-renamed").waitFor();
 
+        // Amazon Q and Gemini edits: typed secrets replace the stored ones, untouched ones stay.
+        const editOf = async (label: string) => {
+          await rowOf(page, label).locator("button", { hasText: "Edit" }).click();
+          return page.locator("tr.edit-row form");
+        };
+        const qForm = await editOf("q-one");
+        assert.equal(await qForm.locator("[name=clientSecret]").inputValue(), "");
+        await qForm.locator("[name=clientId]").fill("cid-q2");
+        await qForm.locator("[name=refreshToken]").fill("rt-q2");
+        await qForm.locator("button[type=submit]").click();
+        await page.locator("#acc-msg.ok", { hasText: "Saved q-one" }).waitFor();
+        const gForm = await editOf("g-one");
+        await gForm.locator("[name='other.project']").fill("proj-g");
+        await gForm.locator("button[type=submit]").click();
+        await page.locator("#acc-msg.ok", { hasText: "Saved g-one" }).waitFor();
+        const byType = async (type: string) =>
+          (await run.t.store.accounts.list()).find((a) => a.type === type)!;
+        const q = await byType("amazonq");
+        assert.deepEqual([q.clientId, q.clientSecret, q.refreshToken], ["cid-q2", "cs-q", "rt-q2"]);
+        assert.equal((await byType("gemini")).other.project, "proj-g");
+
+        // What the upstream reports and the pool's own state: a cooldown counting down (and cleared by
+        // hand), Amazon Q's allowance, Gemini's quota, each with its reset.
+        const custom1 = await byType("custom_api");
+        await run.t.store.accounts.update(custom1.id, { cooldown_until: Date.now() + 90_000 });
+        await run.t.store.accounts.update(q.id, {
+          other: {
+            ...q.other,
+            allowance: {
+              limit: 500,
+              used: 380,
+              remaining: 120,
+              resets_at: new Date(Date.now() + 3 * 86_400_000 + 60_000).toISOString(),
+            },
+          },
+        });
+        const g = await byType("gemini");
+        await run.t.store.accounts.update(g.id, {
+          other: {
+            ...g.other,
+            quota: {
+              "gemini-2.5-pro": {
+                remainingFraction: 0.42,
+                resetTime: new Date(Date.now() + 2 * 3_600_000 + 60_000).toISOString(),
+              },
+              "gemini-2.5-flash": { remainingFraction: 0.9, resetTime: null },
+            },
+          },
+        });
+        await page.click("#acc-reload");
+        await rowOf(page, "custom-renamed").locator(".chip.cooldown").waitFor();
+        assert.match(
+          await rowOf(page, "custom-renamed").locator("[data-until]").textContent() ?? "",
+          /^ends in 1 min \d+ s$/,
+        );
+        assert.match(
+          await rowOf(page, "q-one").textContent() ?? "",
+          /allowance 120 of 500 left · resets in 3 d 0 h/,
+        );
+        assert.match(
+          await rowOf(page, "g-one").textContent() ?? "",
+          /quota left ≥ 42 % · resets in 2 h [01] min/,
+        );
+        await run.shoot("accounts-states");
+        await rowOf(page, "custom-renamed").locator("button", { hasText: "Clear cooldown" }).click();
+        await rowOf(page, "custom-renamed").locator(".chip.active").waitFor();
+        assert.equal((await byType("custom_api")).cooldown_until, null);
+
         // A later failure does not sit under the earlier "Saved" banner (the Gemini account has no upstream).
         run.expectFailure("/v1/messages", 502);
         await rowOf(page, "g-one").locator("button", { hasText: "Test" }).click();
         await page.waitForSelector("#acc-table .msg.error");
         assert.equal(await page.textContent("#acc-msg"), "");
+        // The failed request shows beside the last error, with its time.
+        await rowOf(page, "g-one").locator("td.last-error .failed-at", {
+          hasText: /^last failed request (just now|\d+ s ago)$/,
+        })
+          .waitFor();
 
         // Bulk: select all, disable, enable.
         await page.check("#acc-table thead input[type=checkbox]");
@@ -143,6 +223,12 @@ Deno.test(
         await page.click("#acc-bulk-enable");
         await page.locator("#acc-msg", { hasText: /Enabled 3 of 3/ }).waitFor();
         assert.equal((await run.t.store.accounts.list()).filter((a) => a.enabled).length, 3);
+        // Bulk test: each selected account is tried; the failures are listed by name.
+        await page.check("#acc-table thead input[type=checkbox]");
+        await page.click("#acc-bulk-test");
+        await page.locator("#acc-msg", { hasText: /Tested OK \d of 3/ }).waitFor();
+        const tested = await page.textContent("#acc-msg") ?? "";
+        assert.match(tested, /^Tested OK 2 of 3\.\ng-one: /);
         await run.shoot("accounts-bulk");
 
         // Delete one from its row, then the rest in bulk.

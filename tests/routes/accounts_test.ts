@@ -375,6 +375,7 @@ Deno.test("activity: every account's requests and success rates of the last hour
       hour: { requests: 3, successes: 2, failures: 1, success_rate: 2 / 3 },
       day: { requests: 4, successes: 2, failures: 2, success_rate: 0.5 },
       today_requests: 3,
+      last_failure_at: new Date(now - 120_000).toISOString(),
     });
     // Only a request the client hung up on: no success rate to speak of.
     assert.deepEqual(byId.get(amazonq.id), {
@@ -382,6 +383,7 @@ Deno.test("activity: every account's requests and success rates of the last hour
       hour: { requests: 0, successes: 0, failures: 0, success_rate: null },
       day: { requests: 1, successes: 0, failures: 0, success_rate: null },
       today_requests: 1,
+      last_failure_at: null,
     });
     assert.equal(byId.size, 2);
     // Without today_start, the day starts at UTC midnight.

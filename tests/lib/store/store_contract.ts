@@ -505,12 +505,14 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
           hour: { requests: 3, successes: 1, failures: 1 },
           day: { requests: 5, successes: 2, failures: 2 },
           today_requests: 4,
+          last_failure_at: now - 20 * 60_000,
         },
         {
           account_id: "b",
           hour: { requests: 0, successes: 0, failures: 0 },
           day: { requests: 1, successes: 1, failures: 0 },
           today_requests: 0,
+          last_failure_at: null,
         },
       ]);
       // "Today" is clamped to the last day: a start further back counts no more than the day does.
