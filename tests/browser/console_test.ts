@@ -15,6 +15,14 @@ Deno.test(
       assert.match(await page.textContent("#ov-snippet") ?? "", new RegExp(`^ANTHROPIC_BASE_URL=${url} `));
       assert.equal(await page.locator("#ov-guide li.done").count(), 1);
       assert.equal(await page.locator("#ov-guide li.todo").count(), 2);
+      // Copyable: the button puts exactly the snippet on the clipboard.
+      await run.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: url });
+      await page.locator("#ov-guide button", { hasText: "Copy" }).click();
+      await page.locator("#ov-guide button", { hasText: "Copied" }).waitFor();
+      assert.equal(
+        await page.evaluate<string>("navigator.clipboard.readText()"),
+        await page.textContent("#ov-snippet"),
+      );
       await run.shoot("overview-empty");
       // Google sign-in for the admin's own Gemini account: this server has no OAuth client configured.
       run.expectFailure("/api/gemini/oauth-config", 503);
@@ -26,6 +34,10 @@ Deno.test(
         await page.click(`#tabs button[data-tab=${tab}]`);
         await page.waitForSelector(`[data-tab=${tab}]:not(.hidden)`);
         await run.shoot(`tab-${tab}`);
+        if (tab === "device") {
+          // The device login says what will happen before it starts.
+          assert.match(await page.textContent("[data-tab=device] .panel p") ?? "", /Builder ID.*one-time code/s);
+        }
       }
     });
   },
@@ -77,6 +89,7 @@ Deno.test(
       await resumed;
       await ticksReach(page, (await ticks()) + 1);
       assert.ok(polled.includes("/v2/accounts/activity"), polled.join(" "));
+      await run.shoot("accounts-live");
     });
   },
 );
