@@ -53,6 +53,7 @@ Deno.test(
         assert.equal(await page.inputValue("#add-rate"), "0");
 
         // A validation error speaks the form's words, not the API's field names.
+        run.expectFailure("/v2/accounts", 400);
         const missing = await addAccount(page, "custom_api", {
           "add-label": "custom-one",
           "add-api-key": "sk-up-1",
@@ -113,6 +114,10 @@ Deno.test(
         assert.equal(amazonq.refreshes.length, 1);
 
         // Edit: a bad value is reported with the form's label; a good one is saved and shown.
+        run.expectFailure(
+          `/v2/accounts/${(await run.t.store.accounts.list()).find((a) => a.type === "custom_api")!.id}`,
+          400,
+        );
         await rowOf(page, "custom-one").locator("button", { hasText: "Edit" }).click();
         const form = page.locator("tr.edit-row form");
         await form.locator("[name=label]").fill("custom-renamed");

@@ -36,7 +36,10 @@ Deno.test(
         await run.shoot(`tab-${tab}`);
         if (tab === "device") {
           // The device login says what will happen before it starts.
-          assert.match(await page.textContent("[data-tab=device] .panel p") ?? "", /Builder ID.*one-time code/s);
+          assert.match(
+            await page.textContent("[data-tab=device] .panel p") ?? "",
+            /Builder ID.*one-time code/s,
+          );
         }
       }
     });
