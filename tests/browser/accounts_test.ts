@@ -153,6 +153,7 @@ Deno.test(
         await page.locator("#acc-msg.ok", { hasText: "Saved q-one" }).waitFor();
         const gForm = await editOf("g-one");
         await gForm.locator("[name='other.project']").fill("proj-g");
+        await gForm.locator("[name=proxy]").fill("socks5://127.0.0.1:1080");
         await gForm.locator("button[type=submit]").click();
         await page.locator("#acc-msg.ok", { hasText: "Saved g-one" }).waitFor();
         const byType = async (type: string) =>
@@ -160,6 +161,7 @@ Deno.test(
         const q = await byType("amazonq");
         assert.deepEqual([q.clientId, q.clientSecret, q.refreshToken], ["cid-q2", "cs-q", "rt-q2"]);
         assert.equal((await byType("gemini")).other.project, "proj-g");
+        assert.equal((await byType("gemini")).other.proxy, "socks5://127.0.0.1:1080");
 
         // What the upstream reports and the pool's own state: a cooldown counting down (and cleared by
         // hand), Amazon Q's allowance, Gemini's quota, each with its reset.
