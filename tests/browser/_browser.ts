@@ -45,8 +45,8 @@ const CLIPPED_BOXES = `[...document.querySelectorAll("body *")].filter((e) => {
   + " " + e.scrollWidth + ">" + e.clientWidth)`;
 
 /**
- * Words of letters (up to 20, so not keys, ids or URLs) whose characters lie on more than one line, outside
- * code, monospace text and charts.
+ * Words (whitespace-separated runs of 2 to 20 letters, so not keys, ids or URLs) whose characters lie on
+ * more than one line, outside code, monospace text and charts.
  */
 const SPLIT_WORDS = `(() => {
   const found = [];
@@ -54,7 +54,7 @@ const SPLIT_WORDS = `(() => {
   for (let node = walker.nextNode(); node && found.length < 10; node = walker.nextNode()) {
     const parent = node.parentElement;
     if (!parent || parent.closest("pre, code, textarea, select, .mono, .uplot, .hidden")) continue;
-    for (const match of node.data.matchAll(/\\p{L}{2,20}/gu)) {
+    for (const match of node.data.matchAll(/(?<=^|[\\s(])\\p{L}{2,20}(?=$|[\\s).,:;!?])/gu)) {
       const range = document.createRange();
       range.setStart(node, match.index);
       range.setEnd(node, match.index + match[0].length);
@@ -114,6 +114,11 @@ export async function withBrowser(
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 900 });
         await page.evaluate("new Promise((r) => requestAnimationFrame(() => r(null)))");
+        // Charts follow a width change after a short pause (their resize is debounced): let them settle,
+        // for at most 3 s, before the picture and the checks.
+        for (let i = 0; i < 30 && (await page.evaluate<string[]>(CLIPPED_BOXES)).length > 0; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
         await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true });
         if (width === 390) {
           const overflow = await page.evaluate<{ scroll: number; inner: number }>(
