@@ -136,7 +136,7 @@ export function createAccountsView({ api, refreshReady }) {
     const focused = document.activeElement && previous.contains(document.activeElement) ? document.activeElement.id : null;
     const keep = new Map();
     for (const form of previous.querySelectorAll("tr.edit-row")) keep.set(form.dataset.id, form);
-    const table = h("table", { id: "acc-table", class: "accounts cards" }, h("thead", {}, head), h("tbody", {}, body));
+    const table = h("table", { id: "acc-table", class: "accounts card-rows" }, h("thead", {}, head), h("tbody", {}, body));
     // Edit rows being typed into are carried over as they are.
     for (const fresh of table.querySelectorAll("tr.edit-row")) {
       const old = keep.get(fresh.dataset.id);
