@@ -161,7 +161,11 @@ Deno.test({
     // Another split and range ask the API again.
     await page.selectOption("#ov-group", "channel");
     await page.click("#ov-ranges button[data-range='7d']");
-    await page.waitForFunction(`document.querySelectorAll("#ov-charts .uplot").length === 5`);
+    // A function, not a string: the page's CSP forbids evaluating strings, which polling would need.
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document
+        .querySelectorAll("#ov-charts .uplot").length === 5
+    );
     const last = new URL(seen.at(-1)!).searchParams;
     assert.equal(last.get("bucket"), "day");
     assert.equal(last.get("group_by"), "channel");
