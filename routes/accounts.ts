@@ -3,8 +3,9 @@
  *
  * List and detail never return secrets (masked). Create validates type-specific fields; PATCH merges `other`
  * instead of replacing it, can clear fields with null, re-enabling clears the automatic disable reason, and
- * `clear_cooldown` lifts a cooldown or parking by hand. Also: stats, manual refresh (single-flight with the
- * request path), refresh-all, connectivity test, import and export.
+ * `clear_cooldown` lifts a cooldown or parking by hand. Also: stats, every account's recent requests and
+ * success rates in one read, manual refresh (single-flight with the request path), refresh-all,
+ * connectivity test, import and export.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -20,7 +21,7 @@ import { runLimited } from "../lib/accounts/run_limited.ts";
 import type { AppEnv, Deps } from "../lib/app_env.ts";
 import { ApiError, UpstreamError } from "../lib/errors.ts";
 import { readJsonBody } from "../lib/read_json_body.ts";
-import type { Account, AccountPatch, NewAccount } from "../lib/store/types.ts";
+import type { Account, AccountPatch, ActivityCounts, NewAccount } from "../lib/store/types.ts";
 
 const importSchema = z.object({ data: z.unknown(), dry_run: z.boolean().optional() });
 
@@ -139,6 +140,38 @@ export function createAccountRoutes(deps: Deps): Hono<AppEnv> {
       failed_count: count("failed"),
       banned_count: count("banned"),
       results,
+    });
+  });
+
+  // Every account's recent requests and success rates in one read, for the console's table. `today_start`
+  // (epoch ms) is the start of the viewer's day; without it, UTC midnight.
+  app.get("/v2/accounts/activity", async (c) => {
+    const now = deps.now();
+    const raw = c.req.query("today_start");
+    let todayStart = new Date(now).setUTCHours(0, 0, 0, 0);
+    if (raw !== undefined) {
+      todayStart = Number(raw);
+      if (!/^\d{1,16}$/.test(raw) || todayStart > now || todayStart < now - 86_400_000) {
+        throw new ApiError(
+          "invalid_request_error",
+          "today_start: must be a time (epoch ms) within the last 24 hours",
+        );
+      }
+    }
+    const rate = (p: ActivityCounts) => {
+      const decided = p.successes + p.failures;
+      return { ...p, success_rate: decided > 0 ? p.successes / decided : null };
+    };
+    const rows = await deps.store.usage.accountActivity(now, todayStart);
+    return c.json({
+      now: new Date(now).toISOString(),
+      today_start: new Date(todayStart).toISOString(),
+      accounts: rows.map((r) => ({
+        ...r,
+        hour: rate(r.hour),
+        day: rate(r.day),
+        last_failure_at: r.last_failure_at === null ? null : new Date(r.last_failure_at).toISOString(),
+      })),
     });
   });
 

@@ -169,7 +169,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   // ---------------------------------------------------------------- Admin session only.
   app.use("/v2/*", auth.admin(), limitBody(ADMIN_BODY_LIMIT, "admin API"));
   // GET /v2/accounts · POST /v2/accounts · GET /v2/accounts/export · POST /v2/accounts/import
-  // POST /v2/accounts/refresh-all · GET /v2/accounts/:id · PATCH /v2/accounts/:id · DELETE /v2/accounts/:id
+  // POST /v2/accounts/refresh-all · GET /v2/accounts/activity · GET /v2/accounts/:id · PATCH /v2/accounts/:id · DELETE /v2/accounts/:id
   // GET /v2/accounts/:id/stats · POST /v2/accounts/:id/refresh · POST /v2/accounts/:id/test
   app.route("/", createAccountRoutes(deps));
   app.route("/", createConfigRoutes(deps)); // GET /v2/config · PUT /v2/config

@@ -1,7 +1,7 @@
 /**
  * `/v2/keys`: client keys for the API, stored as digests, with their rules. A new key is shown once, at
  * creation. `POST` creates (with any of the rule fields), `PATCH /v2/keys/{id}` changes them, `GET` lists
- * every key without secrets, `API_KEY` keys included as `source: "env"`, `editable: false` (they are
+ * every key without secrets (stored keys with their use, remaining budgets and window resets), `API_KEY` keys included as `source: "env"`, `editable: false` (they are
  * unlimited and live in the configuration, so the API cannot change them).
  */
 import { Hono } from "hono";
@@ -33,7 +33,13 @@ function envKeyView(index: number): Record<string, unknown> {
 export function createClientKeyRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/v2/keys", async (c) => {
-    const stored = (await deps.store.clientKeys.listRecords()).map(storedKeyView);
+    // Each stored key with its use and what its limits leave in the current windows (one small read per key).
+    const stored = await Promise.all(
+      (await deps.store.clientKeys.listRecords()).map(async (record) => ({
+        ...storedKeyView(record),
+        ...(await deps.keyLimits.budget(record)),
+      })),
+    );
     const env = Array.from({ length: deps.clientKeys.configuredCount }, (_, i) => envKeyView(i));
     return c.json([...env, ...stored]);
   });

@@ -3,9 +3,9 @@
  * (`/donate`) and its OAuth landing page (`/oauth-callback-page`), and their scripts, styles and vendored
  * libraries under `/static/*`.
  *
- * Files are read once, when the app is built, from `staticDir` (an absolute path derived from the module
- * location, so a `deno compile` binary built with `--include static` finds them whatever the working
- * directory). Each answer carries a content-hash ETag (a repeat visit revalidates with 304 instead of
+ * Files are read once, when the app is built, from `staticDir` and nothing outside it (an absolute path
+ * `main.ts` derives from its own `import.meta.url`, so a `deno compile` binary built with `--include static`
+ * finds them in its embedded files whatever the working directory; links are skipped). Each answer carries a content-hash ETag (a repeat visit revalidates with 304 instead of
  * downloading again) and one set of security headers: a Content-Security-Policy that allows scripts and
  * styles from this origin only (no inline code or style, so injected markup cannot run), no framing, no
  * Referer (the OAuth landing page carries an authorization code in its URL).
@@ -72,7 +72,8 @@ function readTree(dir: string, prefix = ""): Map<string, StaticFile> {
     return files;
   }
   for (const entry of entries) {
-    if (entry.name.startsWith(".")) continue;
+    // A link could point anywhere on the disk (and is not followed into a compiled binary's files).
+    if (entry.name.startsWith(".") || entry.isSymlink) continue;
     const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory) {
       for (const [path, file] of readTree(dir, relative)) files.set(path, file);

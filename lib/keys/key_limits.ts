@@ -334,6 +334,21 @@ export class KeyLimits {
     }
     const record = await this.#record(principal);
     if (!record) throw new ApiError("authentication_error", "invalid client key");
+    return {
+      id: record.id,
+      source: "store",
+      editable: true,
+      prefix: record.prefix,
+      ...keySettingsView(record),
+      ...(await this.budget(record)),
+    };
+  }
+
+  /**
+   * A stored key's use in its current windows, what its limits leave (null: no limit) and when each window
+   * resets: for the key itself (`GET /v1/key`) and for the admin's key list, disabled keys included.
+   */
+  async budget(record: ClientKeyRecord): Promise<Record<string, unknown>> {
     const now = this.#o.now();
     const windows = keyWindows(now);
     const counts = await this.#o.store.keyWindows.read(record.id, [
@@ -349,11 +364,6 @@ export class KeyLimits {
     const day = count("day");
     const month = count("month");
     return {
-      id: record.id,
-      source: "store",
-      editable: true,
-      prefix: record.prefix,
-      ...keySettingsView(record),
       usage: {
         requests_this_minute: minute.requests,
         tokens_today: day.tokens,

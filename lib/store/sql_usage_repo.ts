@@ -12,8 +12,9 @@ import type { SqlExecutor, SqlRow, SqlValue } from "./sql_executor.ts";
 import { SqlUsageRanges } from "./sql_usage_ranges.ts";
 import { SqlUsageRollup } from "./sql_usage_rollup.ts";
 import { SqlUsageSeries } from "./sql_usage_series.ts";
-import { HOURLY_SUMS, num, SUMS, sumsOf } from "./sql_usage_sums.ts";
+import { DAY, HOUR, HOURLY_SUMS, num, SUMS, sumsOf } from "./sql_usage_sums.ts";
 import type {
+  AccountActivity,
   SeriesQuery,
   SeriesRow,
   UsageFilter,
@@ -206,6 +207,48 @@ export class SqlUsageRepo implements UsageRepo {
       ttfb_ms: int(row.ttfb_ms),
       duration_ms: int(row.duration_ms),
     }));
+  }
+
+  async accountActivity(now: number, todayStart: number): Promise<AccountActivity[]> {
+    const dayStart = now - DAY;
+    const hourStart = now - HOUR;
+    // "Today" began within the last day; a start outside it would read records the other counts do not.
+    const today = Math.min(now, Math.max(dayStart, todayStart));
+    // A client hanging up is not the account failing: such requests count, but neither as success nor failure.
+    const ok = "outcome = 'success'";
+    const failed = "outcome NOT IN ('success', 'client_closed')";
+    const rows = await this.#db.rows(
+      `SELECT account_id,
+         SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END) AS hour_requests,
+         SUM(CASE WHEN created_at >= ? AND ${ok} THEN 1 ELSE 0 END) AS hour_successes,
+         SUM(CASE WHEN created_at >= ? AND ${failed} THEN 1 ELSE 0 END) AS hour_failures,
+         COUNT(*) AS day_requests,
+         SUM(CASE WHEN ${ok} THEN 1 ELSE 0 END) AS day_successes,
+         SUM(CASE WHEN ${failed} THEN 1 ELSE 0 END) AS day_failures,
+         SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END) AS today_requests,
+         MAX(CASE WHEN ${failed} THEN created_at ELSE NULL END) AS last_failure_at
+       FROM ${this.#table}
+       WHERE created_at >= ? AND created_at <= ? AND account_id IS NOT NULL
+       GROUP BY account_id`,
+      [hourStart, hourStart, hourStart, today, dayStart, now],
+    );
+    return rows.map((row) => ({
+      account_id: String(row.account_id),
+      hour: {
+        requests: num(row.hour_requests),
+        successes: num(row.hour_successes),
+        failures: num(row.hour_failures),
+      },
+      day: {
+        requests: num(row.day_requests),
+        successes: num(row.day_successes),
+        failures: num(row.day_failures),
+      },
+      today_requests: num(row.today_requests),
+      last_failure_at: row.last_failure_at === null || row.last_failure_at === undefined
+        ? null
+        : num(row.last_failure_at),
+    })).sort((a, b) => a.account_id < b.account_id ? -1 : a.account_id > b.account_id ? 1 : 0);
   }
 
   series(q: SeriesQuery): Promise<SeriesRow[]> {

@@ -23,6 +23,8 @@ export type {
   KeyWindowRepo,
 } from "./types_keys.ts";
 export type {
+  AccountActivity,
+  ActivityCounts,
   SeriesBucket,
   SeriesGroup,
   SeriesQuery,

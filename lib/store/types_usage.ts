@@ -90,12 +90,35 @@ export interface SeriesRow {
   ttfb_p95_ms: number | null;
 }
 
+/** Requests of one period, by result: failures exclude requests the client itself hung up on. */
+export interface ActivityCounts {
+  requests: number;
+  successes: number;
+  failures: number;
+}
+
+/** One account's recent requests: the last hour, the last 24 hours, and since the start of "today". */
+export interface AccountActivity {
+  account_id: string;
+  hour: ActivityCounts;
+  day: ActivityCounts;
+  today_requests: number;
+  /** When its latest failed request of the last day started (epoch ms), or null. */
+  last_failure_at: number | null;
+}
+
 export interface UsageRepo {
   record(row: UsageRecord): Promise<void>;
   /** Many records in one transaction (imports, benches). */
   recordMany(rows: readonly UsageRecord[]): Promise<void>;
   summary(since: number, filter?: UsageFilter): Promise<UsageSummaryRow[]>;
   recent(limit: number, filter?: UsageFilter): Promise<Array<UsageRecord & { id: number }>>;
+  /**
+   * Every account's requests in the last hour (`now - 1 h`), the last day (`now - 24 h`) and since
+   * `todayStart`, from raw records in one grouped read (raw records are kept at least a day). Accounts
+   * without a request in the last day are absent.
+   */
+  accountActivity(now: number, todayStart: number): Promise<AccountActivity[]>;
   /** Buckets of usage: hourly aggregates before the rollup watermark, raw records after it. */
   series(query: SeriesQuery): Promise<SeriesRow[]>;
   /**

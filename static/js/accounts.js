@@ -1,30 +1,17 @@
-// The Accounts view: a sortable, filterable table of the pool with status countdowns, recent calls, the last
-// error, bulk actions and a full edit form per account (secrets are write-only: shown masked, sent only
-// when something is typed). Every action updates the rows it changed without reloading the page.
+// The Accounts view: a sortable, filterable table of the pool with status countdowns, success rates and
+// requests today, the last error, what the upstream says is left, bulk actions and an edit form per account
+// (account_edit.js). Every action updates the rows it changed without reloading the page.
 import { $, h, setMsg } from "./dom.js";
 import { inFormWords } from "./api.js";
+import { accountEditForm, fieldLabels } from "./account_edit.js";
 import { fmtAgo, fmtDuration, fmtInt, fmtTime } from "./format.js";
 
-/** API field -> the edit form's label, per account type (validation messages use the form's words). */
-export function fieldLabels(type) {
-  const secret = type === "custom_api" ? "API key" : "Client secret";
-  return {
-    label: "Label",
-    weight: "Weight",
-    rate_limit_per_hour: "Requests per hour",
-    max_inflight: "Max in flight",
-    clientId: "Client ID",
-    clientSecret: secret,
-    refreshToken: "Refresh token",
-    accessToken: "Access token",
-    other: "Settings",
-    "other.api_base": "API base URL",
-    "other.model": "Upstream model",
-    "other.format": "Format",
-    "other.provider": "Provider",
-    "other.project": "Project ID",
-    "other.api_endpoint": "API endpoint",
-  };
+/** Sorts by the last day's success rate, then the last hour's; accounts without requests come first. */
+function successKey(a) {
+  if (!a) return -11;
+  const day = a.day.success_rate ?? -1;
+  const hour = a.hour.success_rate ?? -1;
+  return day * 10 + hour;
 }
 
 const STATUS_ORDER = { active: 0, cooldown: 1, parked: 2, disabled: 3 };
@@ -39,7 +26,8 @@ function stateEnds(account) {
 
 export function createAccountsView({ api, refreshReady }) {
   let accounts = [];
-  const stats = new Map();
+  /** Account id -> its requests and success rates (last hour, last day, today), from one request for all. */
+  let activity = new Map();
   const selected = new Set();
   const editing = new Set();
   let sort = { key: "label", dir: 1 };
@@ -47,38 +35,36 @@ export function createAccountsView({ api, refreshReady }) {
   const COLUMNS = [
     ["label", "Account", (a) => (a.label || a.id).toLowerCase()],
     ["status", "Status", (a) => STATUS_ORDER[a.status] ?? 9],
-    ["calls", "Calls 1 h / 24 h", (a) => stats.get(a.id)?.calls_last_day ?? -1, "hide-narrow"],
+    ["success", "Success 1 h / 24 h", (a) => successKey(activity.get(a.id))],
+    ["today", "Today", (a) => activity.get(a.id)?.today_requests ?? 0],
     ["last_used_at", "Last used", (a) => a.last_used_at ? new Date(a.last_used_at).getTime() : 0],
     ["last_error", "Last error", (a) => a.last_error || ""],
-    ["weight", "Weight", (a) => a.weight, "hide-narrow"],
+    ["weight", "Weight", (a) => a.weight],
   ];
 
   async function load() {
     try {
-      accounts = (await api("GET", "/v2/accounts")).data;
+      const [list] = await Promise.all([api("GET", "/v2/accounts"), loadActivity()]);
+      accounts = list.data;
       for (const id of [...selected]) if (!accounts.some((a) => a.id === id)) selected.delete(id);
       render();
-      loadStats();
     } catch (error) {
       setMsg("acc-msg", error.message, "error");
     }
   }
 
-  /** Recent calls per account (one small request each, at most 6 at a time). */
-  async function loadStats() {
-    const queue = [...accounts];
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        try {
-          stats.set(next.id, (await api("GET", `/v2/accounts/${encodeURIComponent(next.id)}/stats`)).data);
-          const cell = document.querySelector(`#acc-table [data-calls="${CSS.escape(next.id)}"]`);
-          if (cell) cell.replaceChildren(...callsCell(next).filter((part) => part !== null));
-        } catch {
-          // The column shows "–"; the error, if any, shows on the next action.
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 6 }, worker));
+  /** Every account's recent requests in one call; "today" is the viewer's local day. */
+  async function loadActivity() {
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    // Just after a daylight-saving change the local midnight can lie more than 24 h back.
+    const todayStart = Math.max(midnight.getTime(), Date.now() - 86_400_000 + 60_000);
+    try {
+      const { data } = await api("GET", `/v2/accounts/activity?today_start=${todayStart}`);
+      activity = new Map(data.accounts.map((row) => [row.account_id, row]));
+    } catch {
+      // The columns show "–"; the error, if any, shows on the next action.
+    }
   }
 
   function replace(updated) {
@@ -90,9 +76,8 @@ export function createAccountsView({ api, refreshReady }) {
 
   async function reloadOne(id) {
     try {
-      replace((await api("GET", `/v2/accounts/${encodeURIComponent(id)}`)).data);
-      stats.set(id, (await api("GET", `/v2/accounts/${encodeURIComponent(id)}/stats`)).data);
-      render();
+      const [{ data }] = await Promise.all([api("GET", `/v2/accounts/${encodeURIComponent(id)}`), loadActivity()]);
+      replace(data);
     } catch {
       // Deleted meanwhile: the next load drops it.
     }
@@ -151,7 +136,7 @@ export function createAccountsView({ api, refreshReady }) {
     const focused = document.activeElement && previous.contains(document.activeElement) ? document.activeElement.id : null;
     const keep = new Map();
     for (const form of previous.querySelectorAll("tr.edit-row")) keep.set(form.dataset.id, form);
-    const table = h("table", { id: "acc-table", class: "accounts" }, h("thead", {}, head), h("tbody", {}, body));
+    const table = h("table", { id: "acc-table", class: "accounts card-rows" }, h("thead", {}, head), h("tbody", {}, body));
     // Edit rows being typed into are carried over as they are.
     for (const fresh of table.querySelectorAll("tr.edit-row")) {
       const old = keep.get(fresh.dataset.id);
@@ -162,13 +147,17 @@ export function createAccountsView({ api, refreshReady }) {
     $("acc-bulk").classList.toggle("hidden", selected.size === 0);
   }
 
-  function callsCell(account) {
-    const s = stats.get(account.id);
-    if (!s) return ["–"];
-    const failures = Object.values(s.failures_by_class || {}).reduce((n, v) => n + v, 0);
+  /** "100 % / 97.5 %" with the failures under it; "–" for a period without a decided request. */
+  function successCell(account) {
+    const a = activity.get(account.id);
+    if (!a) return ["–"];
+    const rate = (p) => (p.success_rate === null ? "–" : `${(100 * p.success_rate).toFixed(p.success_rate === 1 ? 0 : 1)} %`);
+    const cls = (p) => (p.success_rate === null ? "" : p.success_rate >= 0.95 ? "rate-good" : p.success_rate >= 0.8 ? "rate-warn" : "rate-bad");
     return [
-      `${fmtInt(s.calls_last_hour)} / ${fmtInt(s.calls_last_day)}`,
-      failures ? h("div", { class: "muted" }, `${fmtInt(failures)} failed (all time)`) : null,
+      h("span", { class: cls(a.hour), title: `last hour: ${a.hour.successes} succeeded, ${a.hour.failures} failed of ${a.hour.requests}` }, rate(a.hour)),
+      " / ",
+      h("span", { class: cls(a.day), title: `last 24 h: ${a.day.successes} succeeded, ${a.day.failures} failed of ${a.day.requests}` }, rate(a.day)),
+      a.day.failures ? h("div", { class: "muted" }, `${fmtInt(a.day.failures)} failed in 24 h`) : null,
     ];
   }
 
@@ -185,8 +174,28 @@ export function createAccountsView({ api, refreshReady }) {
     return parts;
   }
 
-  /** Gemini: the lowest remaining quota over the models the upstream reported, and the earliest reset. */
+  /** The account's last error, and when its latest failed request of the last day was made. */
+  function lastErrorCell(account) {
+    const failedAt = activity.get(account.id)?.last_failure_at ?? null;
+    if (!account.last_error && !failedAt) return "–";
+    return [
+      account.last_error ? h("span", { title: account.last_error }, account.last_error) : null,
+      failedAt ? h("div", { class: "muted failed-at" }, `last failed request ${fmtAgo(failedAt)}`) : null,
+    ];
+  }
+
+  /**
+   * What the upstream says is left: Amazon Q's allowance, or Gemini's lowest remaining quota over the
+   * models it reported, with the reset.
+   */
   function quotaSummary(account) {
+    // Amazon Q: the monthly allowance the upstream reports (read hourly by the server).
+    const allowance = account.allowance;
+    if (allowance && typeof allowance.remaining === "number") {
+      const reset = Date.parse(allowance.resets_at ?? "");
+      return `allowance ${fmtInt(allowance.remaining)} of ${fmtInt(allowance.limit)} left` +
+        (Number.isFinite(reset) && reset > Date.now() ? ` · resets in ${fmtDuration(reset - Date.now())}` : "");
+    }
     const quota = account.other?.quota;
     if (!quota || typeof quota !== "object") return null;
     const models = Object.values(quota).filter((q) => q && typeof q.remainingFraction === "number");
@@ -235,102 +244,23 @@ export function createAccountsView({ api, refreshReady }) {
         h("div", { class: "account-name" }, account.label || "(no label)"),
         h("div", { class: "row tight" }, h("span", { class: "chip " + account.type }, account.type), enabledSwitch(account)),
         h("div", { class: "muted mono" }, account.id.slice(0, 8))),
-      h("td", {}, statusCell(account)),
-      h("td", { class: "hide-narrow", dataset: { calls: account.id } }, callsCell(account)),
-      h("td", { class: "last-used" }, fmtAgo(account.last_used_at), refreshNote),
-      h("td", { class: "last-error" }, account.last_error ? h("span", { title: account.last_error }, account.last_error) : "–"),
-      h("td", { class: "hide-narrow" }, `${account.weight}`, h("div", { class: "muted" },
+      h("td", { dataset: { label: "Status" } }, statusCell(account)),
+      h("td", { class: "success", dataset: { label: "Success 1 h / 24 h" } }, successCell(account)),
+      h("td", { class: "today", dataset: { label: "Today" } }, fmtInt(activity.get(account.id)?.today_requests ?? 0)),
+      h("td", { class: "last-used", dataset: { label: "Last used" } }, fmtAgo(account.last_used_at), refreshNote),
+      h("td", { class: "last-error", dataset: { label: "Last error" } }, lastErrorCell(account)),
+      h("td", { dataset: { label: "Weight" } }, `${account.weight}`, h("div", { class: "muted" },
         `${account.rate_limit_per_hour ? account.rate_limit_per_hour + "/h" : "no hourly limit"}`)),
       h("td", { class: "actions" }, h("div", { class: "row tight" }, actions), msg),
     );
   }
 
-  function field(id, label, input) {
-    input.id = id;
-    return h("div", {}, h("label", { htmlFor: id }, label), input);
-  }
-
   function editRow(account) {
-    const other = account.other || {};
-    const p = `edit-${account.id}-`;
-    const text = (name, value, extra = {}) => h("input", { type: "text", name, value: value ?? "", ...extra });
-    const number = (name, value, min, max) => h("input", { type: "number", name, value: String(value ?? 0), min, ...(max ? { max } : {}) });
-    // Secrets: the list shows them masked; the field stays empty and only a typed value replaces the stored one.
-    const secret = (name, masked) =>
-      h("input", { type: "password", name, autocomplete: "off", placeholder: masked ? `unchanged (${masked})` : "not set" });
-    const fields = [
-      field(p + "label", "Label", text("label", account.label, { maxLength: 200 })),
-      field(p + "weight", "Weight (1–1000)", number("weight", account.weight, 1, 1000)),
-      field(p + "rate", "Requests per hour (0 = no limit)", number("rate_limit_per_hour", account.rate_limit_per_hour, 0)),
-      field(p + "inflight", "Max in flight (0 = no cap)", number("max_inflight", account.max_inflight, 0)),
-    ];
-    if (account.type === "custom_api") {
-      fields.push(
-        field(p + "api-key", "API key", secret("clientSecret", account.clientSecret)),
-        field(p + "api-base", "API base URL", text("other.api_base", other.api_base, { type: "url" })),
-        field(p + "model", "Upstream model", text("other.model", other.model)),
-        field(p + "format", "Format", h("select", { name: "other.format" },
-          ["openai", "claude"].map((v) => h("option", { value: v, selected: (other.format || "openai") === v }, v)))),
-        field(p + "provider", "Provider", h("select", { name: "other.provider" },
-          ["", "openai", "azure", "anthropic", "other"].map((v) => h("option", { value: v, selected: (other.provider || "") === v }, v || "default")))),
-      );
-    } else {
-      fields.push(
-        field(p + "client-id", "Client ID", text("clientId", account.clientId)),
-        field(p + "client-secret", "Client secret", secret("clientSecret", account.clientSecret)),
-        field(p + "refresh", "Refresh token", secret("refreshToken", account.refreshToken)),
-        field(p + "access", "Access token", secret("accessToken", account.accessToken)),
-      );
-      if (account.type === "gemini") {
-        fields.push(
-          field(p + "project", "Project ID", text("other.project", other.project)),
-          field(p + "endpoint", "API endpoint", text("other.api_endpoint", other.api_endpoint, { type: "url" })),
-        );
-      }
-    }
-    const msg = h("div", { class: "msg" });
-    const form = h("form", {
-      class: "edit-form",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        const body = editPatch(account, form);
-        if (Object.keys(body).length === 0) {
-          setMsg(msg, "Nothing changed.");
-          return;
-        }
-        await patch(account, body, `Saved ${account.label || account.id}.`, msg, true);
-      },
-    }, h("div", { class: "grid" }, fields), h("div", { class: "row mt8" },
-      h("button", { type: "submit", class: "primary" }, "Save"),
-      h("button", { type: "button", onclick: () => toggleEdit(account) }, "Cancel")), msg);
+    const form = accountEditForm(account, {
+      onSave: (body, msg) => patch(account, body, `Saved ${account.label || account.id}.`, msg, true),
+      onCancel: () => toggleEdit(account),
+    });
     return h("tr", { class: "edit-row", dataset: { id: account.id } }, h("td", { colSpan: COLUMNS.length + 2 }, form));
-  }
-
-  /** The fields of the edit form that differ from the account (typed secrets only). */
-  function editPatch(account, form) {
-    const body = {};
-    const other = {};
-    for (const input of form.querySelectorAll("[name]")) {
-      const name = input.name;
-      const raw = input.value.trim();
-      if (input.type === "password") {
-        if (raw) body[name] = raw;
-        continue;
-      }
-      if (name.startsWith("other.")) {
-        const key = name.slice(6);
-        const was = account.other?.[key] ?? "";
-        if (raw !== String(was)) other[key] = raw === "" ? null : raw;
-        continue;
-      }
-      if (input.type === "number") {
-        if (Number(raw) !== account[name]) body[name] = Number(raw);
-        continue;
-      }
-      if (raw !== (account[name] ?? "")) body[name] = raw === "" ? null : raw;
-    }
-    if (Object.keys(other).length) body.other = other;
-    return body;
   }
 
   function toggleEdit(account) {

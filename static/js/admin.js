@@ -3,7 +3,8 @@
 // markup. No token is kept in storage: the session is an HttpOnly cookie.
 import { $, h as el, setMsg } from "./dom.js";
 import { createApi, HttpError, inFormWords } from "./api.js";
-import { createAccountsView, fieldLabels } from "./accounts.js";
+import { createAccountsView } from "./accounts.js";
+import { fieldLabels } from "./account_edit.js";
 import { createKeysView } from "./keys.js";
 import { createOverview } from "./overview.js";
 import { createRequestLog } from "./request_log.js";
@@ -369,6 +370,7 @@ $("device-cancel").addEventListener("click", () => {
 // ---------- client keys ----------
 const keysView = createKeysView({ api });
 loaders.keys = keysView.load;
+refreshers.keys = keysView.refresh;
 
 // ---------- routing config ----------
 loaders.config = loadConfig;

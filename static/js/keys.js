@@ -1,8 +1,8 @@
-// The Client keys view: create (the key is shown once), revoke, and edit each key's limits when the server
-// has the key-limits API (`PATCH /v2/keys/{id}`); without it the limits form says it is not available.
+// The Client keys view: create (the key is shown once), revoke, edit each key's rules and limits, and see
+// what each key used of its limits and has left in the current windows.
 // Creating the first key ends key-less access for clients on this machine: the view warns before that.
 import { $, h, setMsg } from "./dom.js";
-import { HttpError, inFormWords, isMissingApi } from "./api.js";
+import { HttpError, inFormWords } from "./api.js";
 import { fmtAgo, fmtInt, fmtTime, fmtUsd } from "./format.js";
 
 const LIMIT_FIELDS = [
@@ -13,6 +13,15 @@ const LIMIT_FIELDS = [
   ["cost_per_month_usd", "Cost per month (USD)", "usd"],
   ["max_concurrency", "Max concurrent requests", "int"],
 ];
+
+/** Limit field -> the usage/remaining window it is counted in (`max_concurrency` has none). */
+const BUDGET_WINDOWS = {
+  requests_per_minute: "requests_this_minute",
+  tokens_per_day: "tokens_today",
+  tokens_per_month: "tokens_this_month",
+  cost_per_day_usd: "cost_today_usd",
+  cost_per_month_usd: "cost_this_month_usd",
+};
 
 const LABELS = {
   name: "Name",
@@ -31,7 +40,6 @@ export const FIRST_KEY_WARNING = "This is the first client key. From now on ever
 
 export function createKeysView({ api }) {
   let keys = [];
-  let limitsApi = null; // null: unknown yet, true/false after the first try
   const open = new Set();
 
   async function load() {
@@ -49,27 +57,51 @@ export function createKeysView({ api }) {
     $("key-first-warning").classList.toggle("hidden", keys.length > 0);
     const rows = [];
     for (const key of keys) {
-      const limits = LIMIT_FIELDS.filter(([field]) => key[field] !== null && key[field] !== undefined)
-        .map(([field, label, kind]) => `${label}: ${kind === "usd" ? fmtUsd(key[field]) : fmtInt(key[field])}`);
       const state = key.enabled === false ? "disabled" : key.expires_at && new Date(key.expires_at).getTime() < Date.now()
         ? "expired"
         : "active";
       rows.push(h("tr", { dataset: { id: key.id } },
-        h("td", {}, h("div", { class: "account-name" }, keyName(key) || "–"), h("div", { class: "muted mono" }, key.prefix + "…")),
-        h("td", {}, h("span", { class: "chip " + (state === "active" ? "active" : "disabled") }, state)),
-        h("td", { class: "hide-narrow" }, fmtTime(key.created_at)),
-        h("td", {}, fmtAgo(key.last_used_at)),
-        h("td", { class: "limits" }, limits.length ? limits.join(" · ") : h("span", { class: "muted" }, "no limits")),
-        h("td", { class: "actions" }, h("div", { class: "row tight" },
+        h("td", {}, h("div", { class: "account-name" }, keyName(key) || "–"),
+          h("div", { class: "muted mono" }, key.source === "env" ? "from API_KEY" : key.prefix + "…")),
+        h("td", { dataset: { label: "State" } }, h("span", { class: "chip " + (state === "active" ? "active" : "disabled") }, state)),
+        h("td", { class: "hide-narrow", dataset: { label: "Created" } }, fmtTime(key.created_at)),
+        h("td", { dataset: { label: "Last used" } }, fmtAgo(key.last_used_at)),
+        h("td", { class: "limits", dataset: { label: "Limits" } }, limitsCell(key)),
+        // Keys from API_KEY live in the server's configuration: the API can neither edit nor revoke them.
+        h("td", { class: "actions" }, key.editable === false ? h("span", { class: "muted" }, "set in the configuration") : h("div", { class: "row tight" },
           h("button", { type: "button", onclick: () => toggle(key) }, open.has(key.id) ? "Close" : "Limits"),
           h("button", { type: "button", class: "danger", onclick: () => revoke(key) }, "Revoke"))),
       ));
       if (open.has(key.id)) rows.push(limitsRow(key));
     }
     if (keys.length === 0) {
-      rows.push(h("tr", {}, h("td", { colSpan: 6, class: "muted" }, "No stored keys (API_KEY from the environment is not listed).")));
+      rows.push(h("tr", {}, h("td", { colSpan: 6, class: "muted" }, "No client keys yet.")));
     }
     $("key-list").replaceChildren(...rows);
+  }
+
+  /**
+   * Each limit with what the key used of it in the current window and what is left; without limits, the
+   * day's use. Keys from API_KEY are unlimited and not counted.
+   */
+  function limitsCell(key) {
+    if (key.source === "env") return h("span", { class: "muted" }, "unlimited (API_KEY)");
+    const u = key.usage ?? {};
+    const r = key.remaining ?? {};
+    const lines = [];
+    for (const [field, label, kind] of LIMIT_FIELDS) {
+      const limit = key[field];
+      if (limit === null || limit === undefined) continue;
+      const fmt = kind === "usd" ? fmtUsd : fmtInt;
+      const window = BUDGET_WINDOWS[field];
+      lines.push(h("div", { class: "budget" }, `${label}: ${fmt(limit)}`, window
+        ? h("span", { class: "muted" }, ` · used ${fmt(u[window])}, ${fmt(r[window])} left`)
+        : null));
+    }
+    if (lines.length === 0) lines.push(h("div", { class: "muted" }, "no limits"));
+    lines.push(h("div", { class: "muted" }, `today: ${fmtInt(u.tokens_today)} tokens, ${fmtUsd(u.cost_today_usd)}` +
+      (u.in_flight_here ? ` · ${fmtInt(u.in_flight_here)} in flight` : "")));
+    return lines;
   }
 
   function toggle(key) {
@@ -79,10 +111,6 @@ export function createKeysView({ api }) {
 
   function limitsRow(key) {
     const msg = h("div", { class: "msg" });
-    if (limitsApi === false) {
-      setMsg(msg, "Key limits are not available on this server yet.");
-      return h("tr", { class: "edit-row" }, h("td", { colSpan: 6 }, msg));
-    }
     const p = `key-${key.id}-`;
     const input = (name, label, props) => {
       const node = h("input", { name, id: p + name, ...props });
@@ -106,17 +134,11 @@ export function createKeysView({ api }) {
         }
         try {
           const { data } = await api("PATCH", `/v2/keys/${encodeURIComponent(key.id)}`, body);
-          limitsApi = true;
           keys = keys.map((k) => (k.id === key.id ? { ...k, ...data } : k));
           open.delete(key.id);
           render();
           setMsg("key-msg", `Saved ${keyName(data) || key.prefix}.`, "ok");
         } catch (error) {
-          if (isMissingApi(error)) {
-            limitsApi = false;
-            render();
-            return;
-          }
           setMsg(msg, error instanceof HttpError ? inFormWords(error.message, LABELS) : String(error), "error");
         }
       },
@@ -188,5 +210,10 @@ export function createKeysView({ api }) {
   }
 
   $("key-create").addEventListener("click", create);
-  return { load, keys: () => keys };
+  return {
+    load,
+    /** Live refresh: skipped while a limits form is open (typing must not be interrupted). */
+    refresh: () => (open.size === 0 ? load() : Promise.resolve()),
+    keys: () => keys,
+  };
 }

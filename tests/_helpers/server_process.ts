@@ -47,7 +47,7 @@ export function baseEnv(): Record<string, string> {
 
 export async function startServer(
   env: Record<string, string>,
-  options: { ulimitNoFile?: number; timeoutMs?: number } = {},
+  options: { ulimitNoFile?: number; timeoutMs?: number; cwd?: string } = {},
 ): Promise<ServerProcess> {
   const deno = [Deno.execPath(), ...FLAGS, MAIN];
   // `exec` keeps one process, so the pid is the server's own (for /proc and signals).
@@ -57,6 +57,7 @@ export async function startServer(
   const child = new Deno.Command(cmd, {
     args,
     clearEnv: true,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...baseEnv(), PORT: "0", DATABASE_URL: "sqlite::memory:", LOG_LEVEL: "info", ...env },
     stdin: "null",
     stdout: "piped",

@@ -21,6 +21,7 @@ Deno.test({ name: "browser: first-run setup, sign in, log out, wrong password", 
     await page.click("#logout");
     await page.waitForSelector("#login-screen:not(.hidden)");
     await page.fill("#login-username", "admin");
+    run.expectFailure("/api/admin/login", 401);
     await page.fill("#login-password", "wrong-password");
     await page.click("#login-form button[type=submit]");
     await page.waitForSelector("#login-msg.error");

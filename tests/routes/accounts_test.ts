@@ -343,6 +343,66 @@ Deno.test("stats report calls, quota, cooldown and today's/this month's tokens",
   }
 });
 
+Deno.test("activity: every account's requests and success rates of the last hour, day and today", async () => {
+  const t = makeTestApp();
+  try {
+    const { a, custom, amazonq } = await setupWithAccounts(t);
+    const now = t.clock.now();
+    const rec = (account_id: string, ago: number, outcome: string) =>
+      t.store.usage.record({
+        account_id,
+        model: "gpt-x",
+        channel: "custom_api",
+        input_tokens: 1,
+        output_tokens: 1,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        created_at: now - ago,
+        outcome,
+      });
+    await rec(custom.id, 60_000, "success");
+    await rec(custom.id, 120_000, "transient");
+    await rec(custom.id, 180_000, "success");
+    await rec(custom.id, 5 * 3_600_000, "throttled");
+    await rec(amazonq.id, 2 * 3_600_000, "client_closed");
+    // The clock stands at 12:00 UTC; the viewer's day began at 09:00 UTC.
+    const res = await a.call("GET", `/v2/accounts/activity?today_start=${now - 3 * 3_600_000}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.today_start, new Date(now - 3 * 3_600_000).toISOString());
+    const byId = new Map(res.body.accounts.map((r: { account_id: string }) => [r.account_id, r]));
+    assert.deepEqual(byId.get(custom.id), {
+      account_id: custom.id,
+      hour: { requests: 3, successes: 2, failures: 1, success_rate: 2 / 3 },
+      day: { requests: 4, successes: 2, failures: 2, success_rate: 0.5 },
+      today_requests: 3,
+      last_failure_at: new Date(now - 120_000).toISOString(),
+    });
+    // Only a request the client hung up on: no success rate to speak of.
+    assert.deepEqual(byId.get(amazonq.id), {
+      account_id: amazonq.id,
+      hour: { requests: 0, successes: 0, failures: 0, success_rate: null },
+      day: { requests: 1, successes: 0, failures: 0, success_rate: null },
+      today_requests: 1,
+      last_failure_at: null,
+    });
+    assert.equal(byId.size, 2);
+    // Without today_start, the day starts at UTC midnight.
+    const utc = await a.call("GET", "/v2/accounts/activity");
+    assert.equal(utc.body.today_start, "2026-11-25T00:00:00.000Z");
+    for (const bad of ["soon", String(now + 1), String(now - 25 * 3_600_000), "-5"]) {
+      const refused = await a.call("GET", `/v2/accounts/activity?today_start=${bad}`);
+      assert.equal(refused.status, 400, bad);
+      assert.match(refused.body.error.message, /^today_start:/);
+    }
+    // Admin only.
+    const anonymous = await t.request("/v2/accounts/activity");
+    assert.equal(anonymous.status, 401);
+    await anonymous.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("export leaves secrets out unless asked; KiroGate export requires include_secrets", async () => {
   const t = makeTestApp();
   try {

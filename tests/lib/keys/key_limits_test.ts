@@ -351,6 +351,26 @@ Deno.test("GET /v1/key tells a key its settings, what it used, what remains and 
     assert.equal(own.resets.day, "2026-11-26T00:00:00.000Z");
     assert.equal(own.resets.month, "2026-12-01T00:00:00.000Z");
     assert.equal(JSON.stringify(own).includes("key_hash"), false);
+    // The admin's key list shows the same use, remaining budgets and resets, for a disabled key too.
+    const session = { "x-session-token": await adminSession(t) };
+    const listedKey = async () =>
+      // deno-lint-ignore no-explicit-any
+      (await (await t.request("/v2/keys", { headers: session })).json()).find((k: any) => k.id === id);
+    const listed = await listedKey();
+    assert.deepEqual(
+      { usage: listed.usage, remaining: listed.remaining, resets: listed.resets },
+      { usage: own.usage, remaining: own.remaining, resets: own.resets },
+    );
+    const disabled = await t.request(`/v2/keys/${id}`, {
+      ...json({ enabled: false }, session),
+      method: "PATCH",
+    });
+    assert.equal(disabled.status, 200);
+    await disabled.body?.cancel();
+    const after = await listedKey();
+    assert.equal(after.enabled, false);
+    assert.equal(after.usage.tokens_today, 150);
+    assert.equal(after.remaining.tokens_today, 850);
   } finally {
     await t.close();
     await upstream.stop();

@@ -468,6 +468,61 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
   });
 
   testStore(
+    "usage: every account's requests and results of the last hour, day and today, in one read",
+    async (store) => {
+      const H = 3_600_000;
+      const now = 1_750_000_000_000;
+      const todayStart = now - 5 * H;
+      const rec = (account_id: string | null, agoMs: number, outcome: string) =>
+        store.usage.record({
+          account_id,
+          model: "m",
+          channel: "amazonq",
+          input_tokens: 1,
+          output_tokens: 1,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          created_at: now - agoMs,
+          outcome,
+        });
+      // a: in the last hour one success, one throttled and one the client hung up on; earlier today a
+      // success; yesterday (within 24 h, before today) a transient failure; older than a day: not counted.
+      await rec("a", 10 * 60_000, "success");
+      await rec("a", 20 * 60_000, "throttled");
+      await rec("a", 30 * 60_000, "client_closed");
+      await rec("a", 3 * H, "success");
+      await rec("a", 10 * H, "transient");
+      await rec("a", 25 * H, "success");
+      // b: only yesterday; c: only older than a day; null: failed before any account was chosen.
+      await rec("b", 20 * H, "success");
+      await rec("c", 30 * H, "success");
+      await rec(null, 60_000, "overloaded_error");
+      // A record written after `now` (another instance's clock) is not in the window either.
+      await rec("b", -60_000, "success");
+      assert.deepEqual(await store.usage.accountActivity(now, todayStart), [
+        {
+          account_id: "a",
+          hour: { requests: 3, successes: 1, failures: 1 },
+          day: { requests: 5, successes: 2, failures: 2 },
+          today_requests: 4,
+          last_failure_at: now - 20 * 60_000,
+        },
+        {
+          account_id: "b",
+          hour: { requests: 0, successes: 0, failures: 0 },
+          day: { requests: 1, successes: 1, failures: 0 },
+          today_requests: 0,
+          last_failure_at: null,
+        },
+      ]);
+      // "Today" is clamped to the last day: a start further back counts no more than the day does.
+      const clamped = await store.usage.accountActivity(now, now - 48 * H);
+      assert.deepEqual(clamped.map((a) => [a.account_id, a.today_requests]), [["a", 5], ["b", 1]]);
+      assert.deepEqual(await store.usage.accountActivity(now + 48 * H, now + 47 * H), []);
+    },
+  );
+
+  testStore(
     "usage: rollup into hourly aggregates, series over both, retention with an injected clock",
     async (store) => {
       const H = 3_600_000;
