@@ -15,7 +15,7 @@
 import type { ClaudeStreamEvent } from "../claude/events.ts";
 import type { ClaudeRequest } from "../claude/request_schema.ts";
 import { UsageMeter, type UsageSummary } from "../claude/usage_meter.ts";
-import { ApiError, FAILOVER_CLASSES, ProtocolError, UpstreamError } from "../errors.ts";
+import { ApiError, FAILOVER_CLASSES } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { modelFallback } from "../routing/model_fallback.ts";
@@ -28,6 +28,7 @@ import type { CacheSimulation, CacheUsage } from "../usage/prompt_cache_simulato
 import type { AccountLifecycle } from "./account_lifecycle.ts";
 import type { AccountPool } from "./account_pool.ts";
 import type { Channel } from "./channel.ts";
+import { asUpstreamError, requestOutcome } from "./request_outcome.ts";
 import { peekStream } from "./stream_peek.ts";
 import { StageChain } from "../stage_chain.ts";
 
@@ -98,19 +99,6 @@ export interface GatewayDeps {
 
 function newMessageId(): string {
   return "msg_" + crypto.randomUUID().replaceAll("-", "").slice(0, 24);
-}
-
-function asUpstreamError(error: unknown): UpstreamError | null {
-  if (error instanceof UpstreamError) return error;
-  // `ParseError` is the SSE parser's (an event line over its buffer limit): the upstream's data, so the
-  // account's failure, like a `ProtocolError`.
-  if (error instanceof ProtocolError || (error instanceof Error && error.name === "ParseError")) {
-    return new UpstreamError("transient", `malformed upstream data: ${error.message}`, {
-      provider: "stream",
-      cause: error,
-    });
-  }
-  return null;
 }
 
 export class MessageGateway {
@@ -370,7 +358,7 @@ export class MessageGateway {
       cache_source: trace.ttfbMs === null ? null : trace.cache,
       cost_usd: cost.usd,
       cost_status: cost.priced ? "priced" : "unpriced",
-      outcome: s.completed ? "success" : outcomeOf(s.error, req.signal),
+      ...(s.completed ? { outcome: "success", error_message: null } : requestOutcome(s.error, req.signal)),
       stop_reason: s.stopReason,
       streamed: req.request.stream === true,
       ttfb_ms: trace.ttfbMs,
@@ -387,13 +375,4 @@ function plainInput(total: number): CacheUsage {
     cache_read_input_tokens: 0,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
   };
-}
-
-/** A failed request's outcome: the upstream failure class, `client_closed`, or the error's type. */
-function outcomeOf(error: unknown, signal: AbortSignal): string {
-  const upstream = asUpstreamError(error);
-  if (upstream) return upstream.kind;
-  if (signal.aborted || (error instanceof ApiError && error.status === 499)) return "client_closed";
-  if (error instanceof ApiError) return error.type;
-  return "stream_error";
 }

@@ -322,6 +322,10 @@ const MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     );
   },
+  // 7: a failed request's error message in its usage record (as SQLite migration 7).
+  async (conn) => {
+    await addColumns(conn, "amq2api_usage_records", { error_message: "TEXT NULL" });
+  },
 ];
 
 /** The schema version after all migrations. */

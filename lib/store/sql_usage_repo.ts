@@ -46,6 +46,7 @@ const RECORD_COLUMNS = [
   "streamed",
   "ttfb_ms",
   "duration_ms",
+  "error_message",
 ];
 
 function recordValues(r: UsageRecord): SqlValue[] {
@@ -72,6 +73,7 @@ function recordValues(r: UsageRecord): SqlValue[] {
     r.streamed === undefined || r.streamed === null ? null : r.streamed ? 1 : 0,
     ms(r.ttfb_ms),
     ms(r.duration_ms),
+    r.error_message ?? null,
   ];
 }
 
@@ -206,6 +208,7 @@ export class SqlUsageRepo implements UsageRepo {
       streamed: row.streamed === null || row.streamed === undefined ? null : Number(row.streamed) === 1,
       ttfb_ms: int(row.ttfb_ms),
       duration_ms: int(row.duration_ms),
+      error_message: text(row.error_message),
     }));
   }
 

@@ -242,6 +242,8 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 7: a failed request's error message in its usage record, for the console's request log.
+  (db) => addColumns(db, "usage_records", { error_message: "TEXT" }),
 ];
 
 /** The schema version after all migrations. */

@@ -32,6 +32,8 @@ export interface UsageRecord {
   cost_status?: "priced" | "unpriced" | null;
   /** `success`, a failure class (`throttled`, `quota` ...), or `client_closed`. */
   outcome?: string;
+  /** What went wrong, in the words of the error (bounded; never prompt or answer text), null on success. */
+  error_message?: string | null;
   stop_reason?: string | null;
   streamed?: boolean | null;
   ttfb_ms?: number | null;

@@ -1,5 +1,5 @@
 // The Request log: the most recent usage records (one per request) with filters and a detail view of the
-// record (timings, tokens by kind and where each figure came from, cost, the error class). No prompt or
+// record (timings, tokens by kind and where each figure came from, cost, the error class and message). No prompt or
 // answer text is stored, so none is shown. Fields the server does not record yet show as "–".
 import { $, h, setMsg } from "./dom.js";
 import { fmtInt, fmtTime, fmtUsd } from "./format.js";

@@ -62,6 +62,8 @@ Deno.test(
         const field = (title: string) =>
           page.locator(`#log-detail dt:text-is("${title}") + dd`).textContent();
         assert.equal(await field("Outcome"), "transient");
+        // The error's own words, as the server recorded them from the upstream's 500 answer.
+        assert.equal(await field("Error"), "upstream exploded");
         assert.match(await field("Account") ?? "", /^custom-upstream \(/);
         assert.equal(await field("Model"), "gpt-x");
         assert.match(await field("Duration") ?? "", /^\d[\d,]* ms$/);

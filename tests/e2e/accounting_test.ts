@@ -387,7 +387,9 @@ Deno.test("usage record: a success, an upstream failure and a pool failure carry
       assert.equal(success.cost_status, "priced");
       assert.ok(success.cost_usd > 0);
       assert.equal(success.key_id, "env:0");
+      assert.equal(success.error_message, null);
       assert.equal(failure.outcome, "throttled");
+      assert.match(failure.error_message, /\S/, "a failed request says what went wrong");
       assert.equal(failure.streamed, false);
       assert.equal(failure.account_id, h.accounts[0]!.id);
       assert.equal(failure.ttfb_ms, null);
@@ -395,6 +397,7 @@ Deno.test("usage record: a success, an upstream failure and a pool failure carry
       assert.notEqual(pool.outcome, "success");
       assert.equal(typeof pool.outcome, "string");
       assert.equal(pool.key_id, "env:0");
+      assert.match(pool.error_message, /no-such-model-xyz/);
     },
   );
 });
@@ -427,6 +430,7 @@ Deno.test("usage record: a client that goes away mid-stream is recorded as clien
     for (let i = 0; i < 50 && records.length === 0; i++) records = await h.usage();
     assert.equal(records.length, 1);
     assert.equal(records[0].outcome, "client_closed");
+    assert.equal(records[0].error_message, "the client closed the request");
     assert.equal(records[0].stop_reason, null);
     assert.equal(records[0].streamed, true);
   });
