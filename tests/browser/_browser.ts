@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { makeTestApp, serveTestApp, type TestApp, type TestAppOptions } from "../_helpers/test_app.ts";
+import { fakeOpenAI, openAIFailure } from "../_helpers/pool_helpers.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const SCREENSHOT_DIR = fileURLToPath(new URL("./screenshots", import.meta.url));
@@ -158,4 +159,27 @@ export async function setUpAndSignIn(run: BrowserRun): Promise<void> {
   await page.fill("#login-password", "correct-horse");
   await page.click("#login-form button[type=submit]");
   await page.waitForSelector("#console:not(.hidden)");
+}
+
+/**
+ * One Messages request as a key-less loopback client; returns the status. A prompt saying "fail-me" is the
+ * tests' way to make the fake upstream (`failingOnCue`) answer 500.
+ */
+export async function sendMessage(url: string, text: string): Promise<number> {
+  const response = await fetch(`${url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-x", max_tokens: 20, messages: [{ role: "user", content: text }] }),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** A fake OpenAI-format upstream that streams answers, except to a prompt saying "fail-me": a 500. */
+export function failingOnCue(): ReturnType<typeof fakeOpenAI> {
+  return fakeOpenAI((seen) =>
+    JSON.stringify(seen.body.messages).includes("fail-me")
+      ? openAIFailure(500, "upstream exploded")
+      : undefined
+  );
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { amazonQEnv, fakeAmazonQ, fakeOpenAI, openAIFailure } from "../_helpers/pool_helpers.ts";
-import { haveChromium, setUpAndSignIn, withBrowser } from "./_browser.ts";
+import { amazonQEnv, fakeAmazonQ, fakeOpenAI } from "../_helpers/pool_helpers.ts";
+import { failingOnCue, haveChromium, sendMessage, setUpAndSignIn, withBrowser } from "./_browser.ts";
 
 const ignore = !haveChromium();
 
@@ -255,26 +255,11 @@ Deno.test(
   },
 );
 
-/** One Messages request as a key-less loopback client; returns the status. */
-async function send(url: string, text: string): Promise<number> {
-  const response = await fetch(`${url}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "gpt-x", max_tokens: 20, messages: [{ role: "user", content: text }] }),
-  });
-  await response.body?.cancel();
-  return response.status;
-}
-
 Deno.test(
   { name: "browser: the accounts table shows success rates and today's requests, sortable", ignore },
   async () => {
-    // Streams an answer, except to a prompt saying "fail-me": a 500 like a broken upstream.
-    const upstream = fakeOpenAI((seen) =>
-      JSON.stringify(seen.body.messages).includes("fail-me")
-        ? openAIFailure(500, "upstream exploded")
-        : undefined
-    );
+    // Answers with a stream, except a prompt saying "fail-me", which gets a 500 like a broken upstream.
+    const upstream = failingOnCue();
     try {
       await withBrowser({}, async (run) => {
         const { page, url, t } = run;
@@ -285,9 +270,9 @@ Deno.test(
           clientSecret: "sk-up",
           other: { api_base: `${upstream.url}/v1`, format: "openai", model: "gpt-x" },
         });
-        assert.equal(await send(url, "hello"), 200);
+        assert.equal(await sendMessage(url, "hello"), 200);
         run.expectFailure("/v1/messages", 500);
-        assert.ok(await send(url, "fail-me") >= 500);
+        assert.ok(await sendMessage(url, "fail-me") >= 500);
         // A second account whose requests all succeeded (recorded directly: the pool would pick either).
         const steady = await t.store.accounts.create({
           type: "custom_api",

@@ -1,29 +1,13 @@
 import assert from "node:assert/strict";
-import { fakeOpenAI, openAIFailure } from "../_helpers/pool_helpers.ts";
-import { haveChromium, setUpAndSignIn, withBrowser } from "./_browser.ts";
+import { failingOnCue, haveChromium, sendMessage, setUpAndSignIn, withBrowser } from "./_browser.ts";
 
 const ignore = !haveChromium();
-
-/** Sends one Messages request as a key-less loopback client (no key exists yet). */
-async function ask(url: string, text: string): Promise<number> {
-  const response = await fetch(`${url}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "gpt-x", max_tokens: 20, messages: [{ role: "user", content: text }] }),
-  });
-  await response.body?.cancel();
-  return response.status;
-}
 
 Deno.test(
   { name: "browser: the overview and the request log show requests just sent, live", ignore },
   async () => {
     // Answers with a stream, except a prompt saying "fail-me", which gets a 500 like a broken upstream.
-    const upstream = fakeOpenAI((seen) =>
-      JSON.stringify(seen.body.messages).includes("fail-me")
-        ? openAIFailure(500, "upstream exploded")
-        : undefined
-    );
+    const upstream = failingOnCue();
     try {
       await withBrowser({}, async (run) => {
         const { page, url, t } = run;
@@ -37,8 +21,8 @@ Deno.test(
         // Live refresh every second, so the test does not wait for the default period.
         await page.goto(`${url}/admin?refresh=1#overview`);
         await page.locator("#ov-requests .v", { hasText: /^0$/ }).waitFor();
-        assert.equal(await ask(url, "hello"), 200);
-        assert.equal(await ask(url, "hello again"), 200);
+        assert.equal(await sendMessage(url, "hello"), 200);
+        assert.equal(await sendMessage(url, "hello again"), 200);
         // The page is not reloaded: the live refresh brings the new totals in.
         await page.locator("#ov-requests .v", { hasText: /^2$/ }).waitFor();
         await page.locator("#ov-pool td", { hasText: "custom_api" }).waitFor();
@@ -48,7 +32,7 @@ Deno.test(
         await run.shoot("overview-data");
 
         run.expectFailure("/v1/messages", 500);
-        assert.ok((await ask(url, "fail-me")) >= 500);
+        assert.ok((await sendMessage(url, "fail-me")) >= 500);
         // The overview counts the failure live too.
         await page.locator(".stat", { hasText: "Errors" }).locator(".v", { hasText: /^1$/ }).waitFor();
         await page.locator("#ov-requests .v", { hasText: /^3$/ }).waitFor();

@@ -11,28 +11,7 @@ import { join } from "node:path";
 import { Clock, makeTestAppAsync, type TestApp } from "../../_helpers/test_app.ts";
 import { addCustom, answerText, ask, fakeOpenAI } from "../../_helpers/pool_helpers.ts";
 import type { Account } from "../../../lib/store/types.ts";
-
-interface Hook {
-  url: string;
-  bodies: Array<Record<string, unknown>>;
-  hits: number;
-  close(): Promise<void>;
-}
-
-/** A webhook receiver answering `status` once `gate` resolves. */
-function webhook(status: number, gate: Promise<void> = Promise.resolve()): Hook {
-  const hook: Hook = { url: "", bodies: [], hits: 0, close: async () => {} };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const body = await request.json();
-    await gate;
-    hook.hits++;
-    if (status === 200) hook.bodies.push(body);
-    return new Response(status === 200 ? "ok" : "gone", { status });
-  });
-  hook.url = `http://127.0.0.1:${server.addr.port}/hook`;
-  hook.close = () => server.shutdown();
-  return hook;
-}
+import { webhook } from "./_webhook.ts";
 
 /** A write through this instance's own store: its account cache reloads at once (the other's does not). */
 async function look(t: TestApp, spare: Account): Promise<void> {

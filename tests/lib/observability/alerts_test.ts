@@ -10,29 +10,7 @@ import { NullLogger } from "../../../lib/log.ts";
 import { makeTestApp, type TestApp } from "../../_helpers/test_app.ts";
 import { addCustom, answerText, ask, fakeOpenAI } from "../../_helpers/pool_helpers.ts";
 import { Scrape } from "./_prometheus.ts";
-
-interface Hook {
-  url: string;
-  bodies: Array<Record<string, unknown>>;
-  /** Requests answered so far (including refused ones). */
-  hits: number;
-  close(): Promise<void>;
-}
-
-/** A webhook receiver; `status` is what it answers, after `gate` resolves. */
-function webhook(status: number, gate: Promise<void> = Promise.resolve()): Hook {
-  const hook: Hook = { url: "", bodies: [], hits: 0, close: async () => {} };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const body = await request.json();
-    await gate;
-    hook.hits++;
-    if (status === 200) hook.bodies.push(body);
-    return new Response(status === 200 ? "ok" : "no", { status });
-  });
-  hook.url = `http://127.0.0.1:${server.addr.port}/hook`;
-  hook.close = () => server.shutdown();
-  return hook;
-}
+import { webhook } from "./_webhook.ts";
 
 function monitor(t: TestApp, sender: AlertSender, holder: string): AlertMonitor {
   return new AlertMonitor({
