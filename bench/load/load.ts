@@ -16,13 +16,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InspectorSession } from "./inspector_session.ts";
 import { profileSummary, projectInclusive, withoutInspectorWork } from "./profile_summary.ts";
+import { baseEnv, FLAGS, MAIN, readLines } from "../../tests/_helpers/server_process.ts";
 
 const quick = Deno.args.includes("--quick");
 const profileDir = Deno.args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
 /** `--only=TEXT`: run only the phases whose name contains TEXT (e.g. `--only=slow`), to chase one finding. */
 const only = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 const HERE = fileURLToPath(new URL(".", import.meta.url));
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const API_KEY = "load-harness-key-0123456789";
 /** How long the idle RSS is read after warm-up: past the token count worker's 30 s idle stop. */
 const IDLE_SETTLE_MS = 32_000;
@@ -58,16 +58,6 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 };
 
-/** Only what Deno itself needs; each process's own variables come from the caller. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "NPM_CONFIG_REGISTRY"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
 interface Child {
   pid: number;
   lines: string[];
@@ -91,25 +81,14 @@ async function spawn<T>(
   const lines: string[] = [];
   let onReady: (value: T) => void = () => {};
   const found = new Promise<T>((resolve) => onReady = resolve);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    try {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let newline: number;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline);
-          buffer = buffer.slice(newline + 1);
-          if (!/"level":"(info|debug)"/.test(line)) lines.push(line);
-          if (lines.length > 200) lines.shift();
-          const value = ready(line);
-          if (value !== undefined) onReady(value);
-        }
-      }
-    } catch { /* gone */ }
+  const onLine = (line: string) => {
+    if (!/"level":"(info|debug)"/.test(line)) lines.push(line);
+    if (lines.length > 200) lines.shift();
+    const value = ready(line);
+    if (value !== undefined) onReady(value);
   };
-  pump(child.stdout);
-  pump(child.stderr);
+  readLines(child.stdout, onLine);
+  readLines(child.stderr, onLine);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const value = await Promise.race([
     found,
@@ -328,17 +307,8 @@ const floor = await spawn(
   (line) => line.startsWith('{"port"') ? JSON.parse(line).port as number : undefined,
 );
 const server = await spawn(
-  [
-    "run",
-    ...(profileDir ? ["--inspect=127.0.0.1:0"] : []),
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--unstable-cron",
-    "--unstable-no-legacy-abort",
-    MAIN,
-  ],
+  // `deno task start`'s flags (FLAGS[0] is `run`), with the inspector when profiling.
+  [FLAGS[0]!, ...(profileDir ? ["--inspect=127.0.0.1:0"] : []), ...FLAGS.slice(1), MAIN],
   {
     PORT: "0",
     DATABASE_URL: `sqlite:${join(temp, "load.sqlite")}`,

@@ -45,6 +45,24 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
+/** Calls `onLine` with each line of a child's output until it ends (or the process is gone). */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let buffer = "";
+  try {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        onLine(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+      }
+    }
+  } catch { /* the process is gone */ }
+}
+
 export async function startServer(
   env: Record<string, string>,
   options: { ulimitNoFile?: number; timeoutMs?: number; cwd?: string } = {},
@@ -72,29 +90,18 @@ export async function startServer(
   });
   let onListening: (url: string) => void = () => {};
   const listening = new Promise<string>((resolve) => onListening = resolve);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    try {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let newline: number;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline);
-          buffer = buffer.slice(newline + 1);
-          lines.push(line);
-          if (lines.length > KEEP_LINES) lines.shift();
-          if (!/^\{"time":"[^"]*","level":"(debug|info)"/.test(line)) {
-            warnings.push(line);
-            if (warnings.length > KEEP_LINES) warnings.shift();
-          }
-          const url = /"msg":"listening".*"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
-          if (url) onListening(url);
-        }
-      }
-    } catch { /* the process is gone */ }
+  const onLine = (line: string) => {
+    lines.push(line);
+    if (lines.length > KEEP_LINES) lines.shift();
+    if (!/^\{"time":"[^"]*","level":"(debug|info)"/.test(line)) {
+      warnings.push(line);
+      if (warnings.length > KEEP_LINES) warnings.shift();
+    }
+    const url = /"msg":"listening".*"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
+    if (url) onListening(url);
   };
-  pump(child.stdout);
-  pump(child.stderr);
+  readLines(child.stdout, onLine);
+  readLines(child.stderr, onLine);
   const timeoutMs = options.timeoutMs ?? 30_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const url = await Promise.race([
