@@ -14,6 +14,7 @@
 import { EventStreamCodec } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { makeTestApp, type TestApp } from "../tests/_helpers/test_app.ts";
+import { claudeCodeRequest } from "./_claude_code_request.ts";
 
 const CLIENT_KEY = "sk-bench-client-key-0123456789";
 const SHORT_FRAMES = 5;
@@ -44,100 +45,13 @@ function frames(count: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Deterministic filler prose of about `chars` characters. */
-function prose(chars: number, seed: number): string {
-  const words = [
-    "the",
-    "file",
-    "function",
-    "returns",
-    "value",
-    "when",
-    "called",
-    "with",
-    "a",
-    "path",
-    "and",
-    "test",
-  ];
-  let out = "";
-  for (let i = seed; out.length < chars; i++) {
-    out += words[(i * 7 + seed) % words.length] + (i % 13 === 0 ? ".\n" : " ");
-  }
-  return out;
-}
-
-/** A request shaped like Claude Code's: system blocks, a dozen tools, a tool loop history. */
-function claudeCodeRequest(turn: number, long: boolean): Record<string, unknown> {
-  const tools = [
-    "Bash",
-    "Read",
-    "Edit",
-    "Write",
-    "Glob",
-    "Grep",
-    "Agent",
-    "WebFetch",
-    "TodoWrite",
-    "NotebookEdit",
-    "LS",
-    "MultiEdit",
-  ]
-    .map((name, i) => ({
-      name,
-      description: prose(1100, i),
-      input_schema: {
-        type: "object",
-        properties: { path: { type: "string", description: "Absolute path" }, command: { type: "string" } },
-        required: ["path"],
-      },
-    }));
-  const messages: Array<Record<string, unknown>> = [{
-    role: "user",
-    content: [{ type: "text", text: `<system-reminder>${prose(2000, 99)}</system-reminder>` }, {
-      type: "text",
-      text: "Fix the failing test in lib/app.ts",
-    }],
-  }];
-  for (let i = 0; i < 9; i++) {
-    messages.push({
-      role: "assistant",
-      content: [
-        { type: "text", text: prose(300, i + 20) },
-        { type: "tool_use", id: `toolu_${i}`, name: "Read", input: { path: `/work/src/file_${i}.ts` } },
-      ],
-    });
-    messages.push({
-      role: "user",
-      content: [{ type: "tool_result", tool_use_id: `toolu_${i}`, content: prose(3000, i + 40) }],
-    });
-  }
-  messages.push({ role: "assistant", content: [{ type: "text", text: "Now I understand the structure." }] });
-  messages.push({
-    role: "user",
-    content: [{
-      type: "text",
-      text: `${long ? "LONG_ANSWER " : ""}Continue (turn ${turn}).`,
-      cache_control: { type: "ephemeral" },
-    }],
+/** A request shaped like Claude Code's: system blocks, a dozen tools, a tool loop history of 9 rounds. */
+function claudeCodeTurn(turn: number, long: boolean): Record<string, unknown> {
+  return claudeCodeRequest({
+    turns: 9,
+    toolResultChars: 3000,
+    lastText: `${long ? "LONG_ANSWER " : ""}Continue (turn ${turn}).`,
   });
-  return {
-    model: "claude-sonnet-4-6",
-    max_tokens: 32_000,
-    stream: true,
-    system: [
-      { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.331; cc_entrypoint=sdk-cli;" },
-      {
-        type: "text",
-        text: "You are Claude Code, Anthropic's official CLI for Claude.",
-        cache_control: { type: "ephemeral" },
-      },
-      { type: "text", text: prose(7000, 1), cache_control: { type: "ephemeral" } },
-    ],
-    tools,
-    messages,
-    metadata: { user_id: JSON.stringify({ device_id: "d", account_uuid: "a", session_id: "s" }) },
-  };
 }
 
 interface Timing {
@@ -298,7 +212,7 @@ async function load(
   const started = performance.now();
   await Promise.all(Array.from({ length: workers }, async (_, w) => {
     for (let i = 0; i < 100_000 && performance.now() < until; i++) {
-      const timing = await send(JSON.stringify(claudeCodeRequest(10_000 + w * 100_000 + i, false)));
+      const timing = await send(JSON.stringify(claudeCodeTurn(10_000 + w * 100_000 + i, false)));
       requests++;
       events += timing.events;
     }
@@ -314,16 +228,16 @@ async function load(
 async function measure(): Promise<void> {
   const rig = await Rig.start();
   try {
-    const bodyBytes = JSON.stringify(claudeCodeRequest(0, false)).length;
+    const bodyBytes = JSON.stringify(claudeCodeTurn(0, false)).length;
     for (let i = 0; i < WARMUP; i++) {
-      const body = JSON.stringify(claudeCodeRequest(i, false));
+      const body = JSON.stringify(claudeCodeTurn(i, false));
       await rig.direct(body);
       await rig.proxied(body);
     }
     const direct: Timing[] = [];
     const proxied: Timing[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const body = JSON.stringify(claudeCodeRequest(WARMUP + i, false));
+      const body = JSON.stringify(claudeCodeTurn(WARMUP + i, false));
       // Interleaved, alternating which goes first, so drift and GC land on both sides.
       if (i % 2 === 0) {
         direct.push(await rig.direct(body));
@@ -336,13 +250,13 @@ async function measure(): Promise<void> {
     const longDirect: Timing[] = [];
     const longProxied: Timing[] = [];
     for (let i = 0; i < LONG_RUNS; i++) {
-      const body = JSON.stringify(claudeCodeRequest(1000 + i, true));
+      const body = JSON.stringify(claudeCodeTurn(1000 + i, true));
       longDirect.push(await rig.direct(body));
       longProxied.push(await rig.proxied(body));
     }
     const bare: Timing[] = [];
     for (let i = 0; i < RUNS; i++) {
-      bare.push(await rig.passthrough(JSON.stringify(claudeCodeRequest(500 + i, false))));
+      bare.push(await rig.passthrough(JSON.stringify(claudeCodeTurn(500 + i, false))));
     }
     const loadBare = await load((body) => rig.passthrough(body), 8, 2000);
     const loadProxy = await load((body) => rig.proxied(body), 8, 2000);
@@ -388,8 +302,8 @@ async function measure(): Promise<void> {
 
 await measure();
 
-const SHORT_BODY = JSON.stringify(claudeCodeRequest(0, false));
-const LONG_BODY = JSON.stringify(claudeCodeRequest(0, true));
+const SHORT_BODY = JSON.stringify(claudeCodeTurn(0, false));
+const LONG_BODY = JSON.stringify(claudeCodeTurn(0, true));
 
 for (
   const [name, body, via] of [

@@ -12,7 +12,7 @@
  * that end without their end marker, with an `error` event, a non-200 status or a client time-out are
  * counted by class. Prints one JSON line: `{wallMs, ttfb[], firstDelta[], last[], deltas, outcomes}`.
  */
-import { claudeCodeBody } from "./claude_code_body.ts";
+import { claudeCodeRequest } from "../_claude_code_request.ts";
 
 interface Job {
   url: string;
@@ -28,12 +28,16 @@ interface Job {
 
 const job = JSON.parse(Deno.args[0]!) as Job;
 const marker = `[[load:${job.kind === "big" ? "short" : job.kind}]]`;
-const body = job.kind === "big" ? claudeCodeBody(2 * 1024 * 1024, marker) : JSON.stringify({
-  model: "claude-sonnet-4-6",
-  max_tokens: 1024,
-  stream: true,
-  messages: [{ role: "user", content: `${marker} Say something.` }],
-});
+const body = job.kind === "big"
+  ? JSON.stringify(
+    claudeCodeRequest({ bytes: 2 * 1024 * 1024, toolResultChars: 6000, lastText: `${marker} Continue.` }),
+  )
+  : JSON.stringify({
+    model: "claude-sonnet-4-6",
+    max_tokens: 1024,
+    stream: true,
+    messages: [{ role: "user", content: `${marker} Say something.` }],
+  });
 const headers: Record<string, string> = {
   "content-type": "application/json",
   "anthropic-version": "2023-06-01",
