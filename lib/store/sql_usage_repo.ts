@@ -12,7 +12,17 @@ import type { SqlExecutor, SqlRow, SqlValue } from "./sql_executor.ts";
 import { SqlUsageRanges } from "./sql_usage_ranges.ts";
 import { SqlUsageRollup } from "./sql_usage_rollup.ts";
 import { SqlUsageSeries } from "./sql_usage_series.ts";
-import { DAY, HOUR, HOURLY_SUMS, num, SUMS, sumsOf } from "./sql_usage_sums.ts";
+import {
+  addSums,
+  DAY,
+  emptySums,
+  HOUR,
+  HOURLY_SUMS,
+  num,
+  SUMS,
+  type Sums,
+  sumsOf,
+} from "./sql_usage_sums.ts";
 import type {
   AccountActivity,
   SeriesQuery,
@@ -118,34 +128,13 @@ export class SqlUsageRepo implements UsageRepo {
 
   async summary(since: number, filter: UsageFilter = {}): Promise<UsageSummaryRow[]> {
     const plan = await this.#ranges.plan(since, Number.MAX_SAFE_INTEGER, true);
-    const byModel = new Map<string, UsageSummaryRow>();
+    const byModel = new Map<string, { sums: Sums; errors: number }>();
     const add = (row: SqlRow) => {
       const model = String(row.model);
-      const s = sumsOf(row);
-      const into = byModel.get(model) ?? {
-        model,
-        request_count: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        cost_usd: 0,
-        unpriced_requests: 0,
-        error_count: 0,
-        cache_hits: 0,
-        cache_misses: 0,
-      };
-      into.request_count += s.request_count;
-      into.input_tokens += s.input_tokens;
-      into.output_tokens += s.output_tokens;
-      into.cache_creation_input_tokens += s.cache_creation_input_tokens;
-      into.cache_read_input_tokens += s.cache_read_input_tokens;
-      into.cost_usd += s.cost_usd;
-      into.unpriced_requests += s.unpriced_count;
-      into.error_count += num(row.error_count);
-      into.cache_hits += s.cache_hits;
-      into.cache_misses += s.cache_misses;
-      byModel.set(model, into);
+      let into = byModel.get(model);
+      if (!into) byModel.set(model, into = { sums: emptySums(), errors: 0 });
+      addSums(into.sums, sumsOf(row));
+      into.errors += num(row.error_count);
     };
     for (const [a, b] of plan.raw) {
       const f = this.#ranges.filters(filter, false);
@@ -170,8 +159,19 @@ export class SqlUsageRepo implements UsageRepo {
       );
       rows.forEach(add);
     }
-    return [...byModel.values()]
-      .map((r) => ({ ...r, cost_usd: Math.round(r.cost_usd * 1e9) / 1e9 }))
+    return [...byModel].map(([model, { sums: s, errors }]): UsageSummaryRow => ({
+      model,
+      request_count: s.request_count,
+      input_tokens: s.input_tokens,
+      output_tokens: s.output_tokens,
+      cache_creation_input_tokens: s.cache_creation_input_tokens,
+      cache_read_input_tokens: s.cache_read_input_tokens,
+      cost_usd: Math.round(s.cost_usd * 1e9) / 1e9,
+      unpriced_requests: s.unpriced_count,
+      error_count: errors,
+      cache_hits: s.cache_hits,
+      cache_misses: s.cache_misses,
+    }))
       .sort((a, b) => (b.input_tokens + b.output_tokens) - (a.input_tokens + a.output_tokens));
   }
 

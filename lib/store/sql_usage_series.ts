@@ -7,7 +7,18 @@
 import type { SqlDialect } from "./sql_dialect.ts";
 import type { SqlExecutor } from "./sql_executor.ts";
 import { SqlUsageRanges } from "./sql_usage_ranges.ts";
-import { DAY, HOUR, HOURLY_SUMS, num, percentile, SUMS, type Sums, sumsOf } from "./sql_usage_sums.ts";
+import {
+  addSums,
+  DAY,
+  emptySums,
+  HOUR,
+  HOURLY_SUMS,
+  num,
+  percentile,
+  SUMS,
+  type Sums,
+  sumsOf,
+} from "./sql_usage_sums.ts";
 import type { SeriesQuery, SeriesRow, UsageFilter } from "./types.ts";
 
 const GROUP_COLUMNS = { model: "model", account: "account_id", key: "key_id", channel: "channel" } as const;
@@ -50,15 +61,7 @@ export class SqlUsageSeries {
         a = {
           t,
           group,
-          request_count: 0,
-          input_tokens: 0,
-          output_tokens: 0,
-          cache_creation_input_tokens: 0,
-          cache_read_input_tokens: 0,
-          cost_usd: 0,
-          unpriced_count: 0,
-          cache_hits: 0,
-          cache_misses: 0,
+          ...emptySums(),
           errors: {},
           ttfb: [],
           p50w: 0,
@@ -70,13 +73,7 @@ export class SqlUsageSeries {
       return a;
     };
     const fold = (a: Acc, s: Sums, outcome: string) => {
-      a.request_count += s.request_count;
-      a.input_tokens += s.input_tokens;
-      a.output_tokens += s.output_tokens;
-      a.cache_creation_input_tokens += s.cache_creation_input_tokens;
-      a.cache_read_input_tokens += s.cache_read_input_tokens;
-      a.cost_usd += s.cost_usd;
-      a.unpriced_count += s.unpriced_count;
+      addSums(a, s);
       if (outcome !== "success") a.errors[outcome] = (a.errors[outcome] ?? 0) + s.request_count;
     };
     const groupOf = (v: unknown) => (groupCol === null || v === null || v === "" ? null : String(v));

@@ -44,6 +44,33 @@ export interface Sums {
   cache_misses: number;
 }
 
+export function emptySums(): Sums {
+  return {
+    request_count: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cost_usd: 0,
+    unpriced_count: 0,
+    cache_hits: 0,
+    cache_misses: 0,
+  };
+}
+
+/** Adds `s` into `into` (raw and hourly rows of one group, read separately, make one figure). */
+export function addSums(into: Sums, s: Sums): void {
+  into.request_count += s.request_count;
+  into.input_tokens += s.input_tokens;
+  into.output_tokens += s.output_tokens;
+  into.cache_creation_input_tokens += s.cache_creation_input_tokens;
+  into.cache_read_input_tokens += s.cache_read_input_tokens;
+  into.cost_usd += s.cost_usd;
+  into.unpriced_count += s.unpriced_count;
+  into.cache_hits += s.cache_hits;
+  into.cache_misses += s.cache_misses;
+}
+
 export function sumsOf(row: SqlRow): Sums {
   return {
     request_count: num(row.request_count),
