@@ -75,6 +75,14 @@ export function amazonQResponse(frames: Uint8Array[], options: BodyOptions = {})
   return body(frames, EVENT_STREAM, options);
 }
 
+/** Two text frames, then an `InternalServerException` frame: an Amazon Q stream that fails after it began. */
+export function amazonQFailsMidStream(): Response {
+  return amazonQResponse(
+    [qText("Once upon "), qText("a time"), exceptionFrame("InternalServerException", { message: "boom" })],
+    { delayMs: 20 },
+  );
+}
+
 const amazonq: Dialect = {
   name: "amazonq",
   model: "claude-sonnet-4-6",

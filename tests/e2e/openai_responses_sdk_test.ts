@@ -6,9 +6,8 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { exceptionFrame, text as qText } from "../_helpers/amazonq_helpers.ts";
 import {
-  amazonQResponse,
+  amazonQFailsMidStream,
   type ChannelName,
   CLIENT_KEY,
   DIALECTS,
@@ -179,15 +178,7 @@ Deno.test("responses sdk: errors before the stream are OpenAI-shaped APIErrors w
 Deno.test("responses sdk / amazonq: a failure mid-stream ends in response.failed, never completed", async () => {
   await withHarness(
     "amazonq",
-    () =>
-      amazonQResponse(
-        [
-          qText("Once upon "),
-          qText("a time"),
-          exceptionFrame("InternalServerException", { message: "boom" }),
-        ],
-        { delayMs: 20 },
-      ),
+    amazonQFailsMidStream,
     async (h) => {
       const stream = await h.openai().responses.create({
         model: "claude-sonnet-4-6",

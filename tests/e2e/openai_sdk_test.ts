@@ -5,10 +5,9 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { exceptionFrame, text as qText } from "../_helpers/amazonq_helpers.ts";
 import { openAIError } from "../_helpers/fake_openai_upstream.ts";
 import {
-  amazonQResponse,
+  amazonQFailsMidStream,
   type ChannelName,
   DIALECTS,
   type Json,
@@ -192,15 +191,7 @@ for (const channel of ["amazonq", "gemini", "openai"] as ChannelName[]) {
 Deno.test("openai sdk / amazonq: an exception frame mid-stream makes the SDK stream throw", async () => {
   await withHarness(
     "amazonq",
-    () =>
-      amazonQResponse(
-        [
-          qText("Once upon "),
-          qText("a time"),
-          exceptionFrame("InternalServerException", { message: "boom" }),
-        ],
-        { delayMs: 20 },
-      ),
+    amazonQFailsMidStream,
     async (h) => {
       const stream = await h.openai().chat.completions.create({
         model: h.dialect.model,
