@@ -260,7 +260,6 @@ export class MessageGateway {
             ),
           );
         } else trace.cache = "upstream";
-        const servedBy = route.model;
         stages.push(UsageMeter.transformer((summary) => {
           // A client that went away says nothing about the account's health.
           lease.release(summary.completed || asUpstreamError(summary.error) === null);
@@ -268,7 +267,7 @@ export class MessageGateway {
           this.#finish(account, upstreamModel, summary, req, trace).catch((error) =>
             d.log.error("usage recording failed", { requestId: req.requestId, error })
           );
-          req.onSettled?.(summary, servedBy);
+          req.onSettled?.(summary, route.model);
         }));
         const events = rest.pipeThrough(new StageChain<ClaudeStreamEvent, ClaudeStreamEvent>(stages, head));
         return { events, account, model: route.model, messageId };
